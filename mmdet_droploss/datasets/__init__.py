@@ -1,0 +1,10 @@
+# Copyright (c) mmdet-droploss contributors. All rights reserved.
+from .category_frequency import (count_category_images,
+                                 frequencies_from_annotations,
+                                 frequencies_from_dataset,
+                                 load_annotation_file, load_category_freq)
+
+__all__ = [
+    'count_category_images', 'frequencies_from_annotations',
+    'frequencies_from_dataset', 'load_annotation_file', 'load_category_freq'
+]

@@ -1,0 +1,215 @@
+# Copyright (c) mmdet-droploss contributors. All rights reserved.
+"""A small synthetic dataset in LVIS v1 format, for demos and tests.
+
+Images hold filled polygons on a textured background; each category has its
+own shape and colour, and categories occur with a long-tailed (Zipf)
+frequency, so that the rare / common / frequent groups of LVIS appear. The
+annotation files carry the LVIS v1 category names and the federated
+per-image fields (``neg_category_ids``, ``not_exhaustive_category_ids``).
+"""
+import json
+import os
+import os.path as osp
+from typing import Dict, List, Tuple
+
+import cv2
+import numpy as np
+
+from mmdet.datasets import LVISV1Dataset
+
+COCO_HOST = 'http://images.cocodataset.org/'
+
+
+def category_appearance(label: int) -> Tuple[int, Tuple[int, int, int]]:
+    """Number of polygon sides (0 for an ellipse) and BGR colour."""
+    rng = np.random.default_rng(10_000 + label)
+    sides = int(rng.integers(3, 9))
+    colour = tuple(int(c) for c in rng.integers(30, 256, size=3))
+    return (0 if sides == 8 else sides), colour
+
+
+def object_polygon(rng: np.random.Generator, sides: int, cx: float,
+                   cy: float, radius: float) -> np.ndarray:
+    """Vertices (K, 2) of a regular polygon, or a 16-gon ellipse."""
+    if sides == 0:
+        angles = np.linspace(0, 2 * np.pi, 16, endpoint=False)
+        rx, ry = radius, radius * rng.uniform(0.5, 0.9)
+        return np.stack([cx + rx * np.cos(angles), cy + ry * np.sin(angles)],
+                        axis=1)
+    start = rng.uniform(0, 2 * np.pi)
+    angles = start + np.linspace(0, 2 * np.pi, sides, endpoint=False)
+    return np.stack(
+        [cx + radius * np.cos(angles), cy + radius * np.sin(angles)], axis=1)
+
+
+def polygon_area(poly: np.ndarray) -> float:
+    """Shoelace area of a (K, 2) polygon."""
+    x, y = poly[:, 0], poly[:, 1]
+    return float(abs(np.dot(x, np.roll(y, 1)) - np.dot(y, np.roll(x, 1))) / 2)
+
+
+def make_image(rng: np.random.Generator, label_probs: np.ndarray,
+               size: int, max_objects: int) -> Tuple[np.ndarray, List[Dict]]:
+    """Draw one image and return it with its objects (label, polygon)."""
+    img = rng.normal(110, 25, size=(size, size, 3)).clip(0, 255)
+    img = cv2.GaussianBlur(img.astype(np.uint8), (5, 5), 0)
+    objects, boxes = [], []
+    for _ in range(int(rng.integers(1, max_objects + 1))):
+        label = int(rng.choice(len(label_probs), p=label_probs))
+        sides, colour = category_appearance(label)
+        for _try in range(20):
+            radius = rng.uniform(0.08, 0.22) * size
+            cx, cy = rng.uniform(radius + 1, size - radius - 1, size=2)
+            poly = object_polygon(rng, sides, cx, cy, radius)
+            box = np.concatenate([poly.min(0), poly.max(0)])
+            if all(box[0] > b[2] or box[2] < b[0] or box[1] > b[3]
+                   or box[3] < b[1] for b in boxes):
+                break
+        else:
+            continue
+        cv2.fillPoly(img, [np.round(poly).astype(np.int32)], colour)
+        boxes.append(box)
+        objects.append(dict(label=label, polygon=poly))
+    return img, objects
+
+
+def generate_split(rng: np.random.Generator, out_dir: str, split: str,
+                   num_images: int, first_id: int, label_probs: np.ndarray,
+                   image_size: int, max_objects: int) -> Tuple[List, List]:
+    """Write one split's images; return its image and annotation dicts."""
+    folder = f'{split}2017'
+    os.makedirs(osp.join(out_dir, folder), exist_ok=True)
+    active = np.flatnonzero(label_probs)
+    images, anns = [], []
+    for img_id in range(first_id, first_id + num_images):
+        img, objects = make_image(rng, label_probs, image_size, max_objects)
+        name = f'{folder}/{img_id:012d}.jpg'
+        cv2.imwrite(osp.join(out_dir, name), img,
+                    [cv2.IMWRITE_JPEG_QUALITY, 95])
+        present = sorted({o['label'] + 1 for o in objects})
+        absent = [int(c) + 1 for c in active if c + 1 not in present]
+        neg = sorted(int(c) for c in rng.permutation(absent)[:5])
+        not_exhaustive = ([int(rng.choice(present))]
+                          if rng.random() < 0.1 else [])
+        images.append(
+            dict(
+                id=img_id,
+                width=image_size,
+                height=image_size,
+                coco_url=COCO_HOST + name,
+                flickr_url='',
+                date_captured='2013-11-14 11:18:45',
+                license=1,
+                neg_category_ids=neg,
+                not_exhaustive_category_ids=not_exhaustive))
+        for obj in objects:
+            poly = obj['polygon']
+            x1, y1 = poly.min(0)
+            x2, y2 = poly.max(0)
+            anns.append(
+                dict(
+                    id=0,
+                    image_id=img_id,
+                    category_id=obj['label'] + 1,
+                    segmentation=[[round(float(v), 2) for v in poly.ravel()]],
+                    area=round(polygon_area(poly), 2),
+                    bbox=[
+                        round(float(v), 2)
+                        for v in (x1, y1, x2 - x1, y2 - y1)
+                    ]))
+    return images, anns
+
+
+def make_synthetic_lvis(out_dir: str,
+                        seed: int = 0,
+                        num_train: int = 40,
+                        num_val: int = 16,
+                        image_size: int = 160,
+                        num_active: int = 60,
+                        max_objects: int = 5,
+                        zipf_exponent: float = 1.1,
+                        rare_max: int = 0,
+                        common_max: int = 0) -> Dict[str, str]:
+    """Write ``annotations/lvis_v1_{train,val}.json`` and the images.
+
+    Args:
+        out_dir (str): Output folder (``data_root`` of the configs).
+        seed (int): Random seed; the same seed gives the same bytes.
+        num_train (int): Training images.
+        num_val (int): Validation images.
+        image_size (int): Side of the square images.
+        num_active (int): Categories that occur; the other LVIS v1
+            categories have no instance.
+        max_objects (int): Most objects per image.
+        zipf_exponent (float): Exponent of the long-tailed category
+            distribution.
+        rare_max (int): Training-image count up to which a category is
+            'r'; 0 chooses 5% of ``num_train`` (LVIS uses 10 images).
+        common_max (int): Count up to which it is 'c'; 0 chooses 20% of
+            ``num_train`` (LVIS uses 100).
+
+    Returns:
+        Dict[str, str]: Paths of the ``train`` and ``val`` annotation files.
+    """
+    names = LVISV1Dataset.METAINFO['classes']
+    num_classes = len(names)
+    if not 0 < num_active <= num_classes:
+        raise ValueError(f'num_active must be in [1, {num_classes}].')
+    rng = np.random.default_rng(seed)
+    active = np.sort(rng.choice(num_classes, num_active, replace=False))
+    ranks = rng.permutation(num_active) + 1
+    label_probs = np.zeros(num_classes)
+    label_probs[active] = ranks**-float(zipf_exponent)
+    label_probs /= label_probs.sum()
+
+    splits = {}
+    for split, num, first_id in (('train', num_train, 1),
+                                 ('val', num_val, 1_000_001)):
+        splits[split] = generate_split(rng, out_dir, split, num, first_id,
+                                       label_probs, image_size, max_objects)
+
+    train_anns = splits['train'][1]
+    image_count = np.zeros(num_classes, dtype=np.int64)
+    for cat_id, _ in {(a['category_id'], a['image_id']) for a in train_anns}:
+        image_count[cat_id - 1] += 1
+    instance_count = np.bincount([a['category_id'] - 1 for a in train_anns],
+                                 minlength=num_classes)
+    rare_max = rare_max or max(1, round(0.05 * num_train))
+    common_max = common_max or max(rare_max + 1, round(0.2 * num_train))
+    categories = []
+    for i, name in enumerate(names):
+        count = int(image_count[i])
+        freq = 'r' if count <= rare_max else (
+            'c' if count <= common_max else 'f')
+        categories.append({
+            'id': i + 1,
+            'name': name,
+            'synset': f'{name}.n.01',
+            'synonyms': [name],
+            'def': f'synthetic category {name}',
+            'frequency': freq,
+            'image_count': count,
+            'instance_count': int(instance_count[i]),
+        })
+
+    os.makedirs(osp.join(out_dir, 'annotations'), exist_ok=True)
+    paths = {}
+    next_ann_id = 1
+    for split, (images, anns) in splits.items():
+        for ann in anns:
+            ann['id'] = next_ann_id
+            next_ann_id += 1
+        paths[split] = osp.join(out_dir, 'annotations',
+                                f'lvis_v1_{split}.json')
+        with open(paths[split], 'w', encoding='utf-8') as f:
+            json.dump(
+                dict(
+                    info=dict(
+                        description='synthetic LVIS v1 (mmdet-droploss)',
+                        version='1.0',
+                        year=2026),
+                    licenses=[dict(id=1, name='CC0', url='')],
+                    images=images,
+                    annotations=anns,
+                    categories=categories), f)
+    return paths

@@ -1,0 +1,353 @@
+# Copyright (c) mmdet-droploss contributors. All rights reserved.
+"""DropLoss for long-tail instance segmentation (Hsieh et al., AAAI 2021).
+
+arXiv: https://arxiv.org/abs/2104.06402
+"""
+import warnings
+from typing import Dict, Optional, Sequence, Tuple, Union
+
+import torch
+import torch.distributed as dist
+import torch.nn as nn
+import torch.nn.functional as F
+from torch import Tensor
+
+from mmdet.models.losses.accuracy import accuracy
+from mmdet.models.losses.utils import weight_reduce_loss
+from mmdet.registry import MODELS
+from mmdet_droploss.datasets.category_frequency import load_category_freq
+
+MODES = ('drop', 'eql', 'bce')
+
+
+def drop_keep_ratio(labels: Tensor,
+                    tail_mask: Tensor,
+                    sync_stats: bool = False) -> Tensor:
+    """Keep probability ``r`` of the background-vs-tail terms.
+
+    ``r`` is the share of foreground RoIs whose label is a tail category.
+    When the batch has no foreground RoI the ratio is undefined; the
+    authors' code then keeps every term, so this returns 1.
+
+    Args:
+        labels (Tensor): RoI labels of shape (N, ), background is
+            ``len(tail_mask)``.
+        tail_mask (Tensor): Boolean mask of shape (C, ), True for tail
+            categories.
+        sync_stats (bool): Sum the two counts over all replicas of an
+            initialised process group before dividing. Defaults to False.
+
+    Returns:
+        Tensor: A float32 scalar in [0, 1].
+    """
+    num_classes = tail_mask.numel()
+    fg = labels < num_classes
+    is_tail_fg = tail_mask[labels[fg]]
+    counts = torch.stack([fg.sum(), is_tail_fg.sum()]).float()
+    if sync_stats and dist.is_available() and dist.is_initialized():
+        dist.all_reduce(counts)
+    num_fg, num_tail_fg = counts
+    return torch.where(num_fg > 0, num_tail_fg / num_fg.clamp(min=1),
+                       torch.ones_like(num_fg))
+
+
+def drop_loss_weight(labels: Tensor,
+                     tail_mask: Tensor,
+                     keep_ratio: Tensor,
+                     drop_background: bool = True) -> Tensor:
+    """Per-element weights ``w`` of DropLoss, shape (N, C), in {0, 1}.
+
+    Foreground rows drop tail columns other than their own label
+    (Equalization Loss). Background rows keep each tail column with
+    probability ``keep_ratio``, one independent draw per element; random
+    numbers are drawn only for those background x tail elements.
+
+    Args:
+        labels (Tensor): RoI labels of shape (N, ).
+        tail_mask (Tensor): Boolean mask of shape (C, ).
+        keep_ratio (Tensor): Scalar keep probability ``r``.
+        drop_background (bool): False gives Equalization Loss: background
+            rows keep every term. Defaults to True.
+
+    Returns:
+        Tensor: float32 weights of shape (N, C), without gradient.
+    """
+    num_classes = tail_mask.numel()
+    weight = torch.ones(
+        labels.numel(), num_classes, device=labels.device)
+    tail_cols = tail_mask.nonzero().squeeze(1)
+    fg = labels < num_classes
+    fg_rows = fg.nonzero().squeeze(1)
+    weight[fg_rows[:, None], tail_cols[None, :]] = 0
+    weight[fg_rows, labels[fg_rows]] = 1
+    if drop_background:
+        bg_rows = (~fg).nonzero().squeeze(1)
+        keep = torch.rand(
+            bg_rows.numel(), tail_cols.numel(),
+            device=labels.device) < keep_ratio
+        weight[bg_rows[:, None], tail_cols[None, :]] = keep.float()
+    return weight
+
+
+def drop_loss(cls_score: Tensor,
+              labels: Tensor,
+              tail_mask: Tensor,
+              label_weights: Optional[Tensor] = None,
+              drop_background: bool = True,
+              sync_stats: bool = False,
+              reduction: str = 'mean',
+              avg_factor: Optional[float] = None) -> Tuple[Tensor, Tensor]:
+    """Sigmoid BCE over C categories, with DropLoss's weights.
+
+    Args:
+        cls_score (Tensor): Logits of shape (N, C), no background column.
+        labels (Tensor): RoI labels of shape (N, ), ``C`` for background.
+        tail_mask (Tensor): Boolean mask of shape (C, ).
+        label_weights (Tensor, optional): RoI weights of shape (N, ).
+        drop_background (bool): False gives Equalization Loss.
+        sync_stats (bool): Compute the keep ratio over all replicas.
+        reduction (str): 'none' (a loss per RoI, shape (N, )), 'mean' or
+            'sum'.
+        avg_factor (float, optional): Divisor of the summed loss.
+
+    Returns:
+        Tuple[Tensor, Tensor]: The loss, and the keep ratio ``r`` used
+        (1 when background rows keep everything).
+    """
+    num_rois, num_classes = cls_score.shape
+    if tail_mask.numel() != num_classes:
+        raise ValueError(
+            f'cls_score has {num_classes} columns but the tail mask has '
+            f'{tail_mask.numel()} categories.')
+    keep_ratio = drop_keep_ratio(labels, tail_mask, sync_stats)
+    if not drop_background:
+        keep_ratio = torch.ones_like(keep_ratio)
+    if num_rois == 0:
+        # An empty batch still joins the graph so that backward() works.
+        loss = cls_score.sum() * 0
+        return (cls_score.new_zeros(0) if reduction == 'none' else loss,
+                keep_ratio)
+
+    fg_rows = (labels < num_classes).nonzero().squeeze(1)
+    target = torch.zeros_like(cls_score)
+    target[fg_rows, labels[fg_rows]] = 1
+    weight = drop_loss_weight(labels, tail_mask, keep_ratio,
+                              drop_background)
+    loss = F.binary_cross_entropy_with_logits(
+        cls_score, target, weight=weight.to(cls_score.dtype),
+        reduction='none').sum(dim=1)
+    if label_weights is not None:
+        label_weights = label_weights.float()
+    loss = weight_reduce_loss(
+        loss, weight=label_weights, reduction=reduction,
+        avg_factor=avg_factor)
+    return loss, keep_ratio
+
+
+@MODELS.register_module()
+class DropLoss(nn.Module):
+    """DropLoss: sigmoid classification over C categories that drops the
+    discouraging gradients background RoIs send to tail categories.
+
+    Per element ``w_ij`` of RoI i and category j: foreground rows drop tail
+    columns other than their label; background rows keep each tail column
+    with probability ``r``, the share of tail categories among the
+    batch's foreground RoIs. Tail categories are those whose training-image
+    frequency is below ``lambda_``.
+
+    Args:
+        num_classes (int): Number of foreground categories C.
+            Defaults to 1203 (LVIS v1).
+        lambda_ (float): Frequency threshold of the tail set, in (0, 1).
+            Defaults to 0.00177, the authors' LVIS setting.
+        category_freq (Sequence[float] | str, optional): Per-class image
+            frequencies indexed by label, or the path of a JSON file with
+            them (see ``tools/misc/export_category_freq.py``). None leaves
+            them to ``CategoryFrequencyHook``, which computes them from the
+            training set before the first iteration.
+        mode (str): 'drop' (DropLoss), 'eql' (Equalization Loss: background
+            rows keep every term) or 'bce' (plain sigmoid BCE, no
+            frequencies needed). Defaults to 'drop'.
+        sync_stats (bool): Compute ``r`` over the global batch of all
+            replicas. Defaults to False, as in the paper.
+        reduction (str): 'none', 'mean' or 'sum'. Defaults to 'mean'.
+        loss_weight (float): Weight of the loss. Defaults to 1.0.
+        return_dict (bool): Return ``dict(loss_cls=..., drop_keep_ratio=...)``
+            so that the keep ratio is logged; False returns the loss tensor.
+            Defaults to True.
+    """
+
+    def __init__(self,
+                 num_classes: int = 1203,
+                 lambda_: float = 0.00177,
+                 category_freq: Optional[Union[Sequence[float], str]] = None,
+                 mode: str = 'drop',
+                 sync_stats: bool = False,
+                 reduction: str = 'mean',
+                 loss_weight: float = 1.0,
+                 return_dict: bool = True) -> None:
+        super().__init__()
+        if not isinstance(num_classes, int) or num_classes < 1:
+            raise ValueError(
+                f'DropLoss num_classes must be a positive int, got '
+                f'{num_classes!r}.')
+        if not 0 < lambda_ < 1:
+            raise ValueError(
+                f'DropLoss lambda_ must lie in (0, 1), got {lambda_!r}; it is '
+                'a frequency threshold, e.g. 0.00177 for LVIS.')
+        if mode not in MODES:
+            raise ValueError(
+                f'DropLoss mode must be one of {MODES}, got {mode!r}.')
+        assert reduction in ('none', 'mean', 'sum')
+        self.num_classes = num_classes
+        self.lambda_ = lambda_
+        self.mode = mode
+        self.sync_stats = sync_stats
+        self.reduction = reduction
+        self.loss_weight = loss_weight
+        self.return_dict = return_dict
+        # NaN marks "not set yet"; a buffer, so that checkpoints carry it.
+        self.register_buffer(
+            'category_freq',
+            torch.full((num_classes, ), float('nan'), dtype=torch.float64))
+        if category_freq is not None:
+            self.set_category_freq(
+                load_category_freq(category_freq, num_classes))
+
+        self.custom_cls_channels = True
+        self.custom_activation = True
+        self.custom_accuracy = True
+
+    @property
+    def needs_category_freq(self) -> bool:
+        """bool: Whether the mode uses frequencies and they are unset."""
+        return self.mode != 'bce' and bool(self.category_freq.isnan().any())
+
+    @property
+    def tail_mask(self) -> Tensor:
+        """Tensor: Boolean (C, ) mask of the tail set ``f_j < lambda_``."""
+        if self.mode == 'bce':
+            return torch.zeros(
+                self.num_classes, dtype=torch.bool,
+                device=self.category_freq.device)
+        if self.needs_category_freq:
+            raise RuntimeError(
+                'DropLoss has no category frequencies. Give them in the '
+                'config (model.roi_head.bbox_head.loss_cls.category_freq = '
+                'a list or a JSON file from tools/misc/export_category_freq'
+                '.py), or add dict(type="CategoryFrequencyHook") to '
+                'custom_hooks to compute them from the training set.')
+        return self.category_freq < self.lambda_
+
+    def set_category_freq(self, category_freq: Sequence[float]) -> None:
+        """Store per-class frequencies (indexed by label) in the buffer.
+
+        Args:
+            category_freq (Sequence[float]): C frequencies in [0, 1].
+        """
+        freq = torch.as_tensor(category_freq, dtype=torch.float64)
+        if freq.shape != (self.num_classes, ):
+            raise ValueError(
+                f'DropLoss has num_classes={self.num_classes} but got '
+                f'{freq.numel()} category frequencies; use the frequency '
+                'table of the dataset the model is trained on.')
+        bad = ((freq < 0) | (freq > 1) | freq.isnan()).nonzero()
+        if bad.numel():
+            i = int(bad[0, 0])
+            raise ValueError(
+                f'Category frequencies must lie in [0, 1]; entry {i} is '
+                f'{freq[i].item()!r}.')
+        num_tail = int((freq < self.lambda_).sum())
+        if self.mode != 'bce' and num_tail in (0, self.num_classes):
+            warnings.warn(
+                f'DropLoss lambda_={self.lambda_} puts {num_tail} of '
+                f'{self.num_classes} categories in the tail set, so the '
+                'loss is plain sigmoid BCE (no tail) or drops every '
+                'category (all tail); check lambda_ against the frequency '
+                'table.')
+        self.category_freq.copy_(freq.to(self.category_freq.device))
+
+    def get_cls_channels(self, num_classes: int) -> int:
+        """Classifier channels: C sigmoid outputs, no background logit.
+
+        Args:
+            num_classes (int): The head's number of classes.
+
+        Returns:
+            int: ``num_classes``.
+        """
+        if num_classes != self.num_classes:
+            raise ValueError(
+                f'The bbox head has num_classes={num_classes} but its '
+                f'DropLoss has num_classes={self.num_classes}; set both to '
+                'the number of categories of the dataset.')
+        return num_classes
+
+    def get_activation(self, cls_score: Tensor) -> Tensor:
+        """Sigmoid scores with a zero background column appended.
+
+        Args:
+            cls_score (Tensor): Logits of shape (N, C).
+
+        Returns:
+            Tensor: Scores of shape (N, C + 1).
+        """
+        scores = cls_score.sigmoid()
+        return torch.cat([scores, scores.new_zeros(scores.size(0), 1)],
+                         dim=1)
+
+    def get_accuracy(self, cls_score: Tensor,
+                     labels: Tensor) -> Dict[str, Tensor]:
+        """Top-1 accuracy of the foreground RoIs.
+
+        Args:
+            cls_score (Tensor): Logits of shape (N, C).
+            labels (Tensor): Labels of shape (N, ).
+
+        Returns:
+            Dict[str, Tensor]: ``acc``, in percent.
+        """
+        fg = labels < self.num_classes
+        return dict(acc=accuracy(cls_score[fg], labels[fg]))
+
+    def forward(
+        self,
+        cls_score: Tensor,
+        labels: Tensor,
+        label_weights: Optional[Tensor] = None,
+        avg_factor: Optional[float] = None,
+        reduction_override: Optional[str] = None
+    ) -> Union[Tensor, Dict[str, Tensor]]:
+        """Forward function.
+
+        Args:
+            cls_score (Tensor): Logits of shape (N, C).
+            labels (Tensor): Labels of shape (N, ), C for background.
+            label_weights (Tensor, optional): RoI weights of shape (N, ).
+            avg_factor (float, optional): Divisor of the summed loss,
+                normally the number of sampled RoIs.
+            reduction_override (str, optional): 'none', 'mean' or 'sum'.
+
+        Returns:
+            Tensor | Dict[str, Tensor]: The loss, or with ``return_dict``
+            ``loss_cls`` and the keep ratio ``drop_keep_ratio``.
+        """
+        assert reduction_override in (None, 'none', 'mean', 'sum')
+        reduction = reduction_override or self.reduction
+        if cls_score.size(-1) != self.num_classes:
+            raise ValueError(
+                f'cls_score has {cls_score.size(-1)} columns but DropLoss '
+                f'has num_classes={self.num_classes}.')
+        loss, keep_ratio = drop_loss(
+            cls_score,
+            labels,
+            self.tail_mask,
+            label_weights=label_weights,
+            drop_background=self.mode == 'drop',
+            sync_stats=self.sync_stats,
+            reduction=reduction,
+            avg_factor=avg_factor)
+        loss = self.loss_weight * loss
+        if self.return_dict:
+            return dict(loss_cls=loss, drop_keep_ratio=keep_ratio)
+        return loss

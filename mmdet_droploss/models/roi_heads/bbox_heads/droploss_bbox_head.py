@@ -35,5 +35,7 @@ class DropLossBBoxHead(Shared2FCBBoxHead):
                 f'cls_prior_prob must lie in (0, 1), got {cls_prior_prob!r}.')
         if init_cfg is None:
             for cfg in self.init_cfg:
-                if cfg.get('override', {}).get('name') == 'fc_cls':
+                override = cfg.get('override')
+                if isinstance(override, dict) and \
+                        override.get('name') == 'fc_cls':
                     cfg['bias_prob'] = float(cls_prior_prob)

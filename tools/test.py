@@ -1,0 +1,100 @@
+# Copyright (c) mmdet-droploss contributors. All rights reserved.
+"""Test a checkpoint; the arguments are MMDetection's ``tools/test.py``'s."""
+import argparse
+import os
+import os.path as osp
+
+from mmengine.config import Config, ConfigDict, DictAction
+from mmengine.registry import RUNNERS
+from mmengine.runner import Runner
+
+from mmdet.evaluation import DumpDetResults
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='Test (and eval) a model')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument(
+        '--work-dir', help='the dir to save the file with the metrics')
+    parser.add_argument(
+        '--out',
+        type=str,
+        help='dump predictions to a pickle file for offline evaluation')
+    parser.add_argument(
+        '--show', action='store_true', help='show prediction results')
+    parser.add_argument(
+        '--show-dir',
+        help='directory, inside the work dir, to save painted images')
+    parser.add_argument(
+        '--wait-time', type=float, default=2, help='the interval of show (s)')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override settings of the config, key=value')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    parser.add_argument('--tta', action='store_true',
+                        help='test-time augmentation (tta_model and '
+                        'tta_pipeline of the config)')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
+def enable_visualization(cfg: Config, args: argparse.Namespace) -> None:
+    """Let DetVisualizationHook draw predictions, as --show/--show-dir ask."""
+    hooks = cfg.default_hooks
+    if 'visualization' not in hooks:
+        raise RuntimeError('--show/--show-dir need the visualization hook '
+                           '(default_hooks.visualization) in the config.')
+    hooks.visualization.draw = True
+    if args.show:
+        hooks.visualization.show = True
+        hooks.visualization.wait_time = args.wait_time
+    if args.show_dir:
+        hooks.visualization.test_out_dir = args.show_dir
+
+
+def main() -> None:
+    args = parse_args()
+    cfg = Config.fromfile(args.config)
+    cfg.launcher = args.launcher
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(args.config))[0])
+    cfg.load_from = args.checkpoint
+
+    if args.show or args.show_dir:
+        enable_visualization(cfg, args)
+
+    if args.tta:
+        if 'tta_model' not in cfg or 'tta_pipeline' not in cfg:
+            raise RuntimeError(
+                '--tta needs tta_model and tta_pipeline in the config, as '
+                "MMDetection's configs define them.")
+        cfg.model = ConfigDict(**cfg.tta_model, module=cfg.model)
+        cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
+
+    runner = (Runner.from_cfg(cfg) if 'runner_type' not in cfg else
+              RUNNERS.build(cfg))
+    if args.out is not None:
+        if not args.out.endswith(('.pkl', '.pickle')):
+            raise ValueError('--out must name a .pkl or .pickle file.')
+        runner.test_evaluator.metrics.append(
+            DumpDetResults(out_file_path=args.out))
+    runner.test()
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,38 @@
+import json
+from pathlib import Path
+from typing import Callable
+
+import pytest
+
+from mmdet.utils import register_all_modules
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / 'shared' / 'data'
+
+register_all_modules(init_default_scope=True)
+
+
+@pytest.fixture
+def lvis_stats() -> Callable[[str], dict]:
+    """Loader of the real LVIS training-set category statistics in
+    ``../shared/data``; the test skips where that folder is absent."""
+
+    def load(version: str) -> dict:
+        path = SHARED_DATA / f'lvis_{version}_train_category_stats.json'
+        if not path.is_file():
+            pytest.skip(f'{path} is absent (real LVIS statistics)')
+        with open(path, encoding='utf-8') as f:
+            return json.load(f)
+
+    return load
+
+
+@pytest.fixture(scope='session')
+def tiny_lvis(tmp_path_factory) -> dict:
+    """A tiny synthetic LVIS v1-format dataset, written once per session."""
+    from mmdet_droploss.datasets.synthetic_lvis import make_synthetic_lvis
+    root = tmp_path_factory.mktemp('synthetic_lvis')
+    paths = make_synthetic_lvis(
+        str(root), seed=0, num_train=8, num_val=4, image_size=96,
+        num_active=12, max_objects=4)
+    return dict(root=str(root), **paths)

@@ -1,0 +1,75 @@
+import math
+
+import pytest
+import torch
+
+from mmdet.registry import MODELS
+from mmdet_droploss.models.losses import DropLoss
+
+NUM_CLASSES = 5
+
+
+def head_cfg(**kwargs) -> dict:
+    cfg = dict(
+        type='DropLossBBoxHead',
+        in_channels=4,
+        fc_out_channels=8,
+        roi_feat_size=7,
+        num_classes=NUM_CLASSES,
+        loss_cls=dict(
+            type='DropLoss',
+            num_classes=NUM_CLASSES,
+            category_freq=[0.5, 0.5, 0.001, 0.001, 0.001]))
+    cfg.update(kwargs)
+    return cfg
+
+
+def test_classifier_has_c_outputs_and_prior_bias():
+    head = MODELS.build(head_cfg())
+    head.init_weights()
+    assert isinstance(head.loss_cls, DropLoss)
+    assert head.fc_cls.out_features == NUM_CLASSES
+    assert torch.allclose(head.fc_cls.bias,
+                          torch.full((NUM_CLASSES, ), -math.log(999.)))
+
+
+@pytest.mark.parametrize('prior', [0.01, 0.2])
+def test_prior_is_configurable(prior):
+    head = MODELS.build(head_cfg(cls_prior_prob=prior))
+    head.init_weights()
+    assert torch.allclose(head.fc_cls.bias.sigmoid(),
+                          torch.full((NUM_CLASSES, ), prior))
+
+
+def test_scores_have_a_zero_background_column():
+    head = MODELS.build(head_cfg())
+    head.init_weights()
+    cls_score, _ = head(torch.rand(3, 4, 7, 7))
+    scores = head.loss_cls.get_activation(cls_score)
+    assert scores.shape == (3, NUM_CLASSES + 1)
+    assert torch.equal(scores[:, -1], torch.zeros(3))
+    assert torch.allclose(scores[:, :-1], torch.full((3, 5), 0.001), atol=0.01)
+
+
+def test_loss_logs_keep_ratio_and_accuracy():
+    head = MODELS.build(head_cfg())
+    cls_score, bbox_pred = head(torch.rand(4, 4, 7, 7))
+    labels = torch.tensor([0, 2, NUM_CLASSES, NUM_CLASSES])
+    losses = head.loss(
+        cls_score, bbox_pred, torch.rand(4, 5), labels,
+        torch.ones(4), torch.rand(4, 4), torch.ones(4, 4))
+    assert {'loss_cls', 'drop_keep_ratio', 'acc', 'loss_bbox'} <= set(losses)
+    assert losses['drop_keep_ratio'].item() == pytest.approx(0.5)
+
+
+def test_class_count_mismatch_is_named():
+    cfg = head_cfg()
+    cfg['loss_cls']['num_classes'] = 4
+    cfg['loss_cls']['category_freq'] = [0.5] * 4
+    with pytest.raises(ValueError, match='num_classes=5 but its DropLoss'):
+        MODELS.build(cfg)
+
+
+def test_softmax_loss_is_refused():
+    with pytest.raises(TypeError, match='sigmoid loss'):
+        MODELS.build(head_cfg(loss_cls=dict(type='CrossEntropyLoss')))

@@ -1,0 +1,58 @@
+# Copyright (c) mmdet-droploss contributors. All rights reserved.
+"""Write the DropLoss category frequencies of an annotation file to JSON.
+
+The output is read by ``DropLoss(category_freq='path.json')``. Frequencies
+are indexed by MMDetection's label (category ids sorted).
+"""
+import argparse
+import json
+
+import numpy as np
+
+from mmdet_droploss.datasets.category_frequency import (count_category_images,
+                                                        load_annotation_file)
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument('ann_file', help='COCO- or LVIS-format training '
+                        'annotation file')
+    parser.add_argument('--out', required=True, help='output JSON path')
+    parser.add_argument(
+        '--lambda',
+        dest='lambdas',
+        type=float,
+        nargs='*',
+        default=[0.00177, 0.0010062],
+        help='print how many categories each threshold puts in the tail')
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
+    ann = load_annotation_file(args.ann_file)
+    cats = sorted(ann['categories'], key=lambda c: c['id'])
+    counts, num_images = count_category_images(ann, [c['id'] for c in cats])
+    if num_images == 0:
+        raise SystemExit(f'{args.ann_file} has no annotation.')
+    freq = counts / num_images
+    table = dict(
+        ann_file=args.ann_file,
+        num_images=num_images,
+        frequencies=freq.tolist(),
+        categories=[
+            dict(label=i, id=c['id'], name=c.get('name', str(c['id'])),
+                 image_count=int(counts[i]))
+            for i, c in enumerate(cats)
+        ])
+    with open(args.out, 'w', encoding='utf-8') as f:
+        json.dump(table, f)
+    print(f'{len(cats)} categories, {num_images} annotated images -> '
+          f'{args.out}')
+    for lam in args.lambdas:
+        print(f'lambda {lam}: {int(np.sum(freq < lam))} of {len(cats)} '
+              'categories in the tail set')
+
+
+if __name__ == '__main__':
+    main()

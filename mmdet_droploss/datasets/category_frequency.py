@@ -122,16 +122,16 @@ def frequencies_from_dataset(dataset) -> Tuple[np.ndarray, Dict]:
             raise ValueError(
                 f'{type(leaf).__name__} has no ann_file to compute category '
                 'frequencies from; give loss_cls.category_freq explicitly.')
+        ann = load_annotation_file(ann_file)
         if hasattr(leaf, 'full_init'):
-            leaf.full_init()
+            leaf.full_init()  # sets cat_ids, the dataset's label order
         leaf_cat_ids = list(getattr(leaf, 'cat_ids', None) or [])
         if cat_ids is not None and leaf_cat_ids != cat_ids:
             raise ValueError(
                 'The concatenated training datasets have different category '
                 'lists; frequencies need one label space.')
         cat_ids = leaf_cat_ids
-        counts, num_images = count_category_images(
-            load_annotation_file(ann_file), cat_ids or None)
+        counts, num_images = count_category_images(ann, cat_ids or None)
         total_counts = counts if total_counts is None else total_counts + counts
         total_images += num_images
         ann_files.append(ann_file)

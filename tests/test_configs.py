@@ -1,0 +1,64 @@
+"""Every config in configs/ builds its model with DropLoss heads."""
+from pathlib import Path
+
+import pytest
+import torch.nn as nn
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+from mmengine.utils import import_modules_from_strings
+
+from mmdet.registry import MODELS
+from mmdet_droploss.models.losses import DropLoss
+
+CONFIG_DIR = Path(__file__).resolve().parents[1] / 'configs'
+CONFIGS = sorted(str(p.relative_to(CONFIG_DIR))
+                 for p in CONFIG_DIR.rglob('*.py'))
+
+
+def bbox_heads(model) -> list:
+    heads = model.roi_head.bbox_head
+    return list(heads) if isinstance(heads, nn.ModuleList) else [heads]
+
+
+@pytest.mark.parametrize('path', CONFIGS)
+def test_config_builds_droploss_model(path):
+    cfg = Config.fromfile(str(CONFIG_DIR / path))
+    import_modules_from_strings(**cfg.custom_imports)
+    init_default_scope(cfg.get('default_scope', 'mmdet'))
+    model = MODELS.build(cfg.model)
+    num_classes = model.roi_head.mask_head.num_classes \
+        if model.roi_head.with_mask else None
+    for head in bbox_heads(model):
+        assert type(head).__name__ == 'DropLossBBoxHead'
+        assert isinstance(head.loss_cls, DropLoss)
+        assert head.loss_cls.num_classes == head.num_classes
+        assert head.fc_cls.out_features == head.num_classes
+        if num_classes is not None:
+            assert head.num_classes == num_classes
+    assert any(h['type'] == 'CategoryFrequencyHook'
+               for h in cfg.custom_hooks)
+    assert cfg.test_evaluator['type'] == 'FastLVISMetric'
+
+
+def test_configs_are_discovered():
+    names = {Path(p).name for p in CONFIGS}
+    assert len(CONFIGS) >= 6
+    assert {'droploss_r50_lvis.py', 'droploss_r50_rfs_lvis.py',
+            'droploss_r101_lvis.py', 'sigmoid_r50_lvis.py',
+            'eql_r50_lvis.py', 'droploss_r50_synthetic.py'} <= names
+
+
+@pytest.mark.parametrize('path, mode, sampler', [
+    ('droploss_r50_lvis.py', 'drop', 'LVISV1Dataset'),
+    ('droploss_r50_rfs_lvis.py', 'drop', 'ClassBalancedDataset'),
+    ('baselines/sigmoid_r50_lvis.py', 'bce', 'LVISV1Dataset'),
+    ('baselines/eql_r50_lvis.py', 'eql', 'LVISV1Dataset'),
+])
+def test_settings(path, mode, sampler):
+    cfg = Config.fromfile(str(CONFIG_DIR / path))
+    loss = cfg.model.roi_head.bbox_head.loss_cls
+    assert loss.get('mode', 'drop') == mode
+    assert loss.lambda_ == 0.00177
+    assert cfg.train_dataloader.dataset.type == sampler
+    if sampler == 'ClassBalancedDataset':
+        assert cfg.train_dataloader.dataset.oversample_thr == 0.0005

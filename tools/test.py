@@ -9,6 +9,7 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 from mmdet.evaluation import DumpDetResults
+from mmdet_droploss.utils import setup_cpu_distributed
 
 # mmengine 0.10.7 calls torch.load without weights_only, which torch 2.6 made
 # default to True; its checkpoints hold more than weights (the message hub's
@@ -91,6 +92,7 @@ def main() -> None:
         cfg.model = ConfigDict(**cfg.tta_model, module=cfg.model)
         cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
 
+    setup_cpu_distributed(cfg)
     runner = (Runner.from_cfg(cfg) if 'runner_type' not in cfg else
               RUNNERS.build(cfg))
     if args.out is not None:

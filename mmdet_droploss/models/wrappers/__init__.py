@@ -1,0 +1,4 @@
+# Copyright (c) mmdet-droploss contributors. All rights reserved.
+from .cpu_distributed import CPUDistributedDataParallel
+
+__all__ = ['CPUDistributedDataParallel']

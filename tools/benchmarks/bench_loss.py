@@ -124,12 +124,26 @@ def time_all(inputs: Dict, device: str, repeats: int) -> Dict[str, float]:
     return {name: statistics.median(t) for name, t in times.items()}
 
 
+def _status_kib(field: str) -> int:
+    with open('/proc/self/status', encoding='ascii') as f:
+        for line in f:
+            if line.startswith(field + ':'):
+                return int(line.split()[1])
+    raise RuntimeError(f'{field} not in /proc/self/status')
+
+
 def peak_memory(name: str, size: Dict, device: str) -> int:
-    """Peak bytes of one forward+backward, measured in this process."""
-    import resource
+    """Peak bytes of one forward+backward beyond the inputs, in this process.
+
+    CUDA: ``max_memory_allocated``. CPU (Linux): the peak resident set,
+    reset just before the step through ``/proc/self/clear_refs``; the
+    process is fresh, so full-size tensors are mapped and unmapped as they
+    come and go.
+    """
     inputs = make_inputs(**size, device=device)
     fn = candidates(inputs['freq'])[name]
-    step(fn, inputs)  # allocator warm-up at the same sizes
+    # kernels and thread pools, at a small size
+    step(fn, make_inputs(64, size['num_classes'], device=device))
     if device == 'cuda':
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
@@ -137,14 +151,15 @@ def peak_memory(name: str, size: Dict, device: str) -> int:
         step(fn, inputs)
         torch.cuda.synchronize()
         return torch.cuda.max_memory_allocated() - base
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with open('/proc/self/clear_refs', 'w', encoding='ascii') as f:
+        f.write('5')  # VmHWM := VmRSS
+    base = _status_kib('VmRSS')
     step(fn, inputs)
-    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return (after - before) * 1024
+    return (_status_kib('VmHWM') - base) * 1024
 
 
 def memory_all(size: Dict, device: str) -> Dict[str, int]:
-    """Each candidate in its own process, so that peaks do not mix."""
+    """Each candidate in a fresh process, so that peaks do not mix."""
     out = {}
     for name in ('bce', 'transcription', 'droploss'):
         proc = subprocess.run(
@@ -170,11 +185,11 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
+    if args.device == 'cuda' and not torch.cuda.is_available():
+        raise SystemExit('--device cuda: CUDA is not available here.')
     if args.memory_of:
         print(peak_memory(args.memory_of, json.loads(args.size), args.device))
         return
-    if args.device == 'cuda' and not torch.cuda.is_available():
-        raise SystemExit('--device cuda: CUDA is not available here.')
     size = FULL if args.full else QUICK
     device_name = (torch.cuda.get_device_name()
                    if args.device == 'cuda' else 'cpu')

@@ -55,9 +55,9 @@ def drop_loss_weight(labels: Tensor,
                      tail_mask: Tensor,
                      keep_ratio: Tensor,
                      drop_background: bool = True) -> Tensor:
-    """Per-element weights ``w`` of DropLoss, shape (N, C), in {0, 1}.
+    """Per-element weights ``w`` of DropLoss: float32 (N, C) in {0, 1}.
 
-    Foreground rows drop tail columns other than their own label
+    Foreground rows drop (weight 0) tail columns other than their own label
     (Equalization Loss). Background rows keep each tail column with
     probability ``keep_ratio``, one independent draw per element; random
     numbers are drawn only for those background x tail elements.
@@ -70,23 +70,75 @@ def drop_loss_weight(labels: Tensor,
             rows keep every term. Defaults to True.
 
     Returns:
-        Tensor: float32 weights of shape (N, C), without gradient.
+        Tensor: Weights of shape (N, C), without gradient.
     """
-    num_classes = tail_mask.numel()
-    weight = torch.ones(
-        labels.numel(), num_classes, device=labels.device)
-    tail_cols = tail_mask.nonzero().squeeze(1)
+    num_rois, num_classes = labels.numel(), tail_mask.numel()
+    head_row = (~tail_mask).float()
+    weight = head_row[None, :].expand(num_rois, num_classes).clone()
     fg = labels < num_classes
     fg_rows = fg.nonzero().squeeze(1)
-    weight[fg_rows[:, None], tail_cols[None, :]] = 0
     weight[fg_rows, labels[fg_rows]] = 1
-    if drop_background:
-        bg_rows = (~fg).nonzero().squeeze(1)
-        keep = torch.rand(
-            bg_rows.numel(), tail_cols.numel(),
-            device=labels.device) < keep_ratio
-        weight[bg_rows[:, None], tail_cols[None, :]] = keep.float()
-    return weight
+    bg_rows = (~fg).nonzero().squeeze(1)
+    if not drop_background:
+        return weight.index_fill_(0, bg_rows, 1)
+    tail_cols = tail_mask.nonzero().squeeze(1)
+    keep = torch.rand(
+        bg_rows.numel(), tail_cols.numel(),
+        device=labels.device).lt_(keep_ratio)
+    # whole rows and columns are copied: faster than a 2-D scatter
+    bg_block = head_row[None, :].expand(bg_rows.numel(), num_classes).clone()
+    bg_block.index_copy_(1, tail_cols, keep)
+    return weight.index_copy_(0, bg_rows, bg_block)
+
+
+def drop_loss_mask(labels: Tensor,
+                   tail_mask: Tensor,
+                   keep_ratio: Tensor,
+                   drop_background: bool = True) -> Tensor:
+    """Where DropLoss drops a term: boolean (N, C), True = dropped.
+
+    The zeros of :func:`drop_loss_weight`, with the same arguments.
+    """
+    return drop_loss_weight(labels, tail_mask, keep_ratio,
+                            drop_background) == 0
+
+
+class WeightedSigmoidBCE(torch.autograd.Function):
+    """Per-RoI weighted sum of sigmoid BCE terms.
+
+    Computes ``sum_j w_ij * BCEWithLogits(z_ij, t_ij)`` with ``t`` one-hot
+    at the label of foreground rows, without a dense target (a target term
+    always has weight 1).
+    Each term is computed as ``binary_cross_entropy_with_logits`` computes
+    it, ``(1 - t) z - log(sigmoid(z))``, and the gradient as its backward
+    does, so results agree with it bit for bit.
+    """
+
+    @staticmethod
+    def forward(ctx, cls_score: Tensor, labels: Tensor,
+                weight: Tensor) -> Tensor:
+        num_classes = cls_score.size(1)
+        fg_rows = (labels < num_classes).nonzero().squeeze(1)
+        fg_labels = labels[fg_rows]
+        terms = F.logsigmoid(cls_score)
+        target_terms = -terms[fg_rows, fg_labels]
+        torch.sub(cls_score, terms, out=terms)
+        terms[fg_rows, fg_labels] = target_terms
+        loss = terms.mul_(weight).sum(dim=1)
+        ctx.save_for_backward(cls_score, weight, fg_rows, fg_labels)
+        # Fresh N x C memory costs more than the arithmetic on it: the
+        # backward writes the gradient over the terms, used only once.
+        ctx.scratch = terms
+        return loss
+
+    @staticmethod
+    def backward(ctx, grad_loss: Tensor) -> Tuple[Tensor, None, None]:
+        cls_score, weight, fg_rows, fg_labels = ctx.saved_tensors
+        scratch, ctx.scratch = ctx.scratch, None
+        grad = torch.sigmoid(cls_score, out=scratch)
+        grad[fg_rows, fg_labels] -= 1
+        grad.mul_(grad_loss[:, None]).mul_(weight)
+        return grad, None, None
 
 
 def drop_loss(cls_score: Tensor,
@@ -128,14 +180,9 @@ def drop_loss(cls_score: Tensor,
         return (cls_score.new_zeros(0) if reduction == 'none' else loss,
                 keep_ratio)
 
-    fg_rows = (labels < num_classes).nonzero().squeeze(1)
-    target = torch.zeros_like(cls_score)
-    target[fg_rows, labels[fg_rows]] = 1
-    weight = drop_loss_weight(labels, tail_mask, keep_ratio,
-                              drop_background)
-    loss = F.binary_cross_entropy_with_logits(
-        cls_score, target, weight=weight.to(cls_score.dtype),
-        reduction='none').sum(dim=1)
+    weight = drop_loss_weight(labels, tail_mask, keep_ratio, drop_background)
+    # float32 even under autocast, as binary_cross_entropy_with_logits runs
+    loss = WeightedSigmoidBCE.apply(cls_score.float(), labels, weight)
     if label_weights is not None:
         label_weights = label_weights.float()
     loss = weight_reduce_loss(

@@ -213,3 +213,77 @@ def make_synthetic_lvis(out_dir: str,
                     annotations=anns,
                     categories=categories), f)
     return paths
+
+
+def synthetic_detections(ann: dict,
+                         dets_per_image: int,
+                         seed: int = 0,
+                         with_masks: bool = True) -> List[Dict]:
+    """Detections near an LVIS file's ground truth, for metric checks.
+
+    Each object is detected with a jittered box (80% with its own category),
+    and the image is filled up to ``dets_per_image`` with false positives
+    on its annotated, negative and random categories. Masks are the boxes,
+    RLE-encoded.
+
+    Args:
+        ann (dict): An LVIS-format annotation dict.
+        dets_per_image (int): Detections per image.
+        seed (int): Random seed.
+        with_masks (bool): Add RLE masks. Defaults to True.
+
+    Returns:
+        List[Dict]: Per image ``img_id``, ``bboxes`` (xyxy), ``scores``,
+        ``labels`` (label indices) and, with masks, ``masks`` (RLEs): the
+        records ``FastLVISMetric.process`` keeps.
+    """
+    from pycocotools import mask as mask_util
+    rng = np.random.default_rng(seed)
+    cat_ids = sorted(c['id'] for c in ann['categories'])
+    cat2label = {c: i for i, c in enumerate(cat_ids)}
+    by_img: Dict[int, List[Dict]] = {}
+    for a in ann['annotations']:
+        by_img.setdefault(a['image_id'], []).append(a)
+    results = []
+    for img in ann['images']:
+        height, width = img['height'], img['width']
+        objects = by_img.get(img['id'], [])
+        cats = img.get('neg_category_ids', []) + [
+            a['category_id'] for a in objects
+        ]
+        boxes, labels, scores = [], [], []
+        for a in objects[:dets_per_image]:
+            x, y, w, h = a['bbox']
+            j = rng.normal(0, 0.05 * max(w, h, 1.0), 4)
+            boxes.append([x + j[0], y + j[1], x + w + j[2], y + h + j[3]])
+            labels.append(cat2label[a['category_id']] if rng.random() < 0.8
+                          else int(rng.integers(len(cat_ids))))
+            scores.append(rng.random())
+        num_fp = dets_per_image - len(boxes)
+        xy = rng.uniform(0, 1, (num_fp, 2)) * [width - 4, height - 4]
+        wh = rng.uniform(0.03, 0.4, (num_fp, 2)) * [width, height]
+        fp_boxes = np.concatenate([xy, np.minimum(xy + wh, [width, height])],
+                                  axis=1)
+        use_present = rng.random(num_fp) < 0.7 if cats else np.zeros(
+            num_fp, dtype=bool)
+        fp_labels = np.where(
+            use_present,
+            [cat2label[c] for c in rng.choice(cats or [cat_ids[0]], num_fp)],
+            rng.integers(len(cat_ids), size=num_fp))
+        result = dict(
+            img_id=img['id'],
+            bboxes=np.concatenate([np.array(boxes).reshape(-1, 4),
+                                   fp_boxes]).astype(np.float32),
+            scores=np.concatenate([scores,
+                                   rng.random(num_fp) * 0.6]).astype(
+                                       np.float32),
+            labels=np.concatenate([labels, fp_labels]).astype(np.int64))
+        if with_masks:
+            masks = np.zeros((height, width, len(result['bboxes'])),
+                             dtype=np.uint8, order='F')
+            for k, (x1, y1, x2, y2) in enumerate(
+                    result['bboxes'].round().astype(int)):
+                masks[max(y1, 0):y2, max(x1, 0):x2, k] = 1
+            result['masks'] = mask_util.encode(masks)
+        results.append(result)
+    return results

@@ -8,7 +8,8 @@ from lvis import LVIS, LVISEval, LVISResults
 from pycocotools import mask as mask_util
 
 from mmdet.registry import METRICS
-from mmdet_droploss.evaluation.metrics.fast_lvis_metric import RESULT_KEYS
+from mmdet_droploss.evaluation.metrics.fast_lvis_metric import (RESULT_KEYS,
+                                                               lvis_results)
 
 
 def noisy_results(ann_file: str, seed: int, dets_per_image: int) -> list:
@@ -63,8 +64,9 @@ def test_same_numbers_as_lvis_api(tiny_lvis, monkeypatch, iou_type,
     metric = METRICS.build(
         dict(type='FastLVISMetric', ann_file=tiny_lvis['val'],
              max_dets=max_dets))
-    dets = metric.results_to_dets(
-        noisy_results(tiny_lvis['val'], seed=1, dets_per_image=40), iou_type)
+    dets = lvis_results(
+        noisy_results(tiny_lvis['val'], seed=1, dets_per_image=40), iou_type,
+        sorted(metric.gt.getCatIds()), max_dets)
     ours = metric.evaluate_dets(copy.deepcopy(dets), iou_type)
 
     # lvis-api 0.5.3 still uses np.float, removed in numpy 1.24: lend the

@@ -28,6 +28,41 @@ RESULT_KEYS = OrderedDict(
     APf='APf')
 
 
+def lvis_results(results: List[dict], iou_type: str, cat_ids: List[int],
+                 max_dets: int = 300) -> List[dict]:
+    """Detections in LVIS result format, the best ``max_dets`` per image.
+
+    Args:
+        results (List[dict]): Per image ``img_id``, ``bboxes`` (xyxy),
+            ``scores``, ``labels`` and for 'segm' ``masks`` (RLEs).
+        iou_type (str): 'bbox' or 'segm'.
+        cat_ids (List[int]): Category id of each label.
+        max_dets (int): Detections kept per image, over all categories.
+
+    Returns:
+        List[dict]: Result dicts with ``image_id``, ``category_id``,
+        ``score`` and ``bbox`` (xywh) or ``segmentation``.
+    """
+    dets = []
+    for result in results:
+        order = np.argsort(-result['scores'], kind='stable')[:max_dets]
+        for i in order:
+            det = dict(
+                image_id=int(result['img_id']),
+                category_id=cat_ids[int(result['labels'][i])],
+                score=float(result['scores'][i]))
+            if iou_type == 'bbox':
+                x1, y1, x2, y2 = (float(v) for v in result['bboxes'][i])
+                det['bbox'] = [x1, y1, x2 - x1, y2 - y1]
+            else:
+                rle = dict(result['masks'][i])
+                if isinstance(rle['counts'], bytes):
+                    rle['counts'] = rle['counts'].decode()
+                det['segmentation'] = rle
+            dets.append(det)
+    return dets
+
+
 @METRICS.register_module()
 class FastLVISMetric(BaseMetric):
     """LVIS box and mask AP under LVIS's federated rules, without lvis-api.
@@ -55,6 +90,7 @@ class FastLVISMetric(BaseMetric):
         prefix (str, optional): Prefix of the metric names. Defaults to
             'lvis'.
         backend_args (dict, optional): File backend of ``ann_file``.
+        progress (bool): Show a progress bar. Defaults to True.
     """
 
     default_prefix: Optional[str] = 'lvis'
@@ -68,7 +104,8 @@ class FastLVISMetric(BaseMetric):
                  outfile_prefix: Optional[str] = None,
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None,
-                 backend_args: Optional[dict] = None) -> None:
+                 backend_args: Optional[dict] = None,
+                 progress: bool = True) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
         self.metrics = [metric] if isinstance(metric, str) else list(metric)
         for m in self.metrics:
@@ -83,6 +120,7 @@ class FastLVISMetric(BaseMetric):
         self.format_only = format_only
         self.outfile_prefix = outfile_prefix
         self.backend_args = backend_args
+        self.progress = progress
         self._gt: Optional[COCO] = None
 
     @property
@@ -115,44 +153,11 @@ class FastLVISMetric(BaseMetric):
                     pred['masks'].detach().cpu().numpy())
             self.results.append(result)
 
-    def results_to_dets(self, results: List[dict],
-                        iou_type: str) -> List[dict]:
-        """Detections in LVIS result format, capped per image.
-
-        Args:
-            results (List[dict]): Outputs of :meth:`process`.
-            iou_type (str): 'bbox' or 'segm'.
-
-        Returns:
-            List[dict]: Result dicts with ``image_id``, ``category_id``,
-            ``score`` and ``bbox`` (xywh) or ``segmentation``.
-        """
-        cat_ids = sorted(self.gt.getCatIds())
-        dets = []
-        for result in results:
-            order = np.argsort(-result['scores'], kind='stable')
-            order = order[:self.max_dets]
-            for i in order:
-                det = dict(
-                    image_id=int(result['img_id']),
-                    category_id=cat_ids[int(result['labels'][i])],
-                    score=float(result['scores'][i]))
-                if iou_type == 'bbox':
-                    x1, y1, x2, y2 = (float(v) for v in result['bboxes'][i])
-                    det['bbox'] = [x1, y1, x2 - x1, y2 - y1]
-                else:
-                    rle = dict(result['masks'][i])
-                    if isinstance(rle['counts'], bytes):
-                        rle['counts'] = rle['counts'].decode()
-                    det['segmentation'] = rle
-                dets.append(det)
-        return dets
-
     def evaluate_dets(self, dets: List[dict], iou_type: str) -> Dict:
         """LVIS evaluation of result dicts against the ground truth.
 
         Args:
-            dets (List[dict]): Result dicts (see :meth:`results_to_dets`),
+            dets (List[dict]): Result dicts (see :func:`lvis_results`),
                 at most ``max_dets`` per image.
             iou_type (str): 'bbox' or 'segm'.
 
@@ -199,29 +204,39 @@ class FastLVISMetric(BaseMetric):
         """
         logger: MMLogger = MMLogger.get_current_instance()
         eval_results = OrderedDict()
-        progress = ProgressBar(2 * len(self.metrics) + 1)
-        self.gt  # noqa: B018 (load the annotation file inside the bar)
-        progress.update()
-        for iou_type in self.metrics:
-            dets = self.results_to_dets(results, iou_type)
-            progress.update()
-            if self.outfile_prefix is not None:
-                mkdir_or_exist(osp.dirname(osp.abspath(self.outfile_prefix)))
-                with open(f'{self.outfile_prefix}.{iou_type}.json', 'w',
-                          encoding='utf-8') as f:
-                    json.dump(dets, f)
-            if self.format_only:
-                progress.update()
-                continue
-            numbers = self.evaluate_dets(dets, iou_type)
-            progress.update()
+        tables = []
+        bar = ProgressBar(1 + 2 * len(self.metrics)) if self.progress \
+            else None
+        cat_ids = sorted(self.gt.getCatIds())
+        for iou_type in [None] + self.metrics:
+            if iou_type is not None:
+                dets = lvis_results(results, iou_type, cat_ids,
+                                    self.max_dets)
+                if bar:
+                    bar.update()
+                if self.outfile_prefix is not None:
+                    mkdir_or_exist(
+                        osp.dirname(osp.abspath(self.outfile_prefix)))
+                    with open(f'{self.outfile_prefix}.{iou_type}.json',
+                              'w', encoding='utf-8') as f:
+                        json.dump(dets, f)
+                if not self.format_only:
+                    numbers = self.evaluate_dets(dets, iou_type)
+                    tables.append((iou_type, numbers))
+                    for name, value in numbers.items():
+                        if name != 'per_category':
+                            eval_results[f'{iou_type}_{name}'] = value
+            if bar:
+                bar.update()
+        if bar:
+            print()
+        for iou_type, numbers in tables:
             per_cat = numbers.pop('per_category', None)
-            for name, value in numbers.items():
-                eval_results[f'{iou_type}_{name}'] = value
-            table = AsciiTable([list(numbers), [f'{v:.4f}' for v in
-                                                numbers.values()]])
-            logger.info(f'\nLVIS {iou_type} (federated, max {self.max_dets} '
-                        f'detections per image):\n{table.table}')
+            table = AsciiTable([list(numbers),
+                                [f'{v:.4f}' for v in numbers.values()]])
+            logger.info(f'\nLVIS {iou_type} (federated, at most '
+                        f'{self.max_dets} detections per image):\n'
+                        f'{table.table}')
             if per_cat is not None:
                 rows = [['category', 'AP']] + [[n, f'{ap:.4f}'] for n, ap
                                                 in per_cat.items() if ap >= 0]

@@ -73,3 +73,14 @@ def test_class_count_mismatch_is_named():
 def test_softmax_loss_is_refused():
     with pytest.raises(TypeError, match='sigmoid loss'):
         MODELS.build(head_cfg(loss_cls=dict(type='CrossEntropyLoss')))
+
+
+def test_cosine_classifier_gets_the_prior_bias():
+    head = MODELS.build(
+        head_cfg(cls_predictor_cfg=dict(type='NormedLinear', tempearture=20)))
+    head.init_weights()
+    assert type(head.fc_cls).__name__ == 'NormedLinear'
+    assert torch.allclose(head.fc_cls.bias,
+                          torch.full((NUM_CLASSES, ), -math.log(999.)))
+    cls_score, _ = head(torch.rand(2, 4, 7, 7))
+    assert cls_score.shape == (2, NUM_CLASSES)

@@ -1,7 +1,9 @@
 # Copyright (c) mmdet-droploss contributors. All rights reserved.
+import torch.nn as nn
+from mmengine.model import bias_init_with_prob
+
 from mmdet.models.roi_heads.bbox_heads import Shared2FCBBoxHead
 from mmdet.registry import MODELS
-from mmdet.utils import OptMultiConfig
 
 
 @MODELS.register_module()
@@ -10,21 +12,17 @@ class DropLossBBoxHead(Shared2FCBBoxHead):
 
     The classifier has no background logit (its loss, e.g. ``DropLoss``,
     sets the channels and the activation), and its bias starts at
-    ``-log((1 - p) / p)`` so that every category begins with score ``p``.
+    ``-log((1 - p) / p)`` so that every category begins with score about
+    ``p``, whatever the predictor (``nn.Linear`` or ``NormedLinear``).
 
     Args:
         cls_prior_prob (float): Prior probability ``p`` of the classifier's
             bias initialisation. Defaults to 0.001.
-        init_cfg (dict | list[dict], optional): Initialisation config; None
-            gives MMDetection's defaults with the prior bias on ``fc_cls``.
     """
 
-    def __init__(self,
-                 *args,
-                 cls_prior_prob: float = 0.001,
-                 init_cfg: OptMultiConfig = None,
+    def __init__(self, *args, cls_prior_prob: float = 0.001,
                  **kwargs) -> None:
-        super().__init__(*args, init_cfg=init_cfg, **kwargs)
+        super().__init__(*args, **kwargs)
         if not self.custom_cls_channels or not self.custom_activation:
             raise TypeError(
                 f'DropLossBBoxHead needs a sigmoid loss that sets the '
@@ -33,9 +31,11 @@ class DropLossBBoxHead(Shared2FCBBoxHead):
         if not 0 < cls_prior_prob < 1:
             raise ValueError(
                 f'cls_prior_prob must lie in (0, 1), got {cls_prior_prob!r}.')
-        if init_cfg is None:
-            for cfg in self.init_cfg:
-                override = cfg.get('override')
-                if isinstance(override, dict) and \
-                        override.get('name') == 'fc_cls':
-                    cfg['bias_prob'] = float(cls_prior_prob)
+        self.cls_prior_prob = cls_prior_prob
+
+    def init_weights(self) -> None:
+        """Initialise as MMDetection does, then set the prior bias."""
+        super().init_weights()
+        if self.with_cls and self.fc_cls.bias is not None:
+            nn.init.constant_(self.fc_cls.bias,
+                              bias_init_with_prob(self.cls_prior_prob))

@@ -1,0 +1,33 @@
+# DropLoss Mask R-CNN R50-FPN, LVIS v0.5 (1230 categories), 2x, random
+# sampling: the authors' main v0.5 setting.
+_base_ = 'mmdet::lvis/mask-rcnn_r50_fpn_sample1e-3_ms-2x_lvis-v0.5.py'
+custom_imports = dict(imports=['mmdet_droploss'], allow_failed_imports=False)
+
+model = dict(
+    roi_head=dict(
+        bbox_head=dict(
+            type='DropLossBBoxHead',
+            cls_prior_prob=0.001,
+            loss_cls=dict(
+                _delete_=True,
+                type='DropLoss',
+                num_classes=1230,
+                # the authors' threshold, as on v1
+                lambda_=0.00177,
+                loss_weight=1.0))))
+
+# uniform image sampling: the base's repeat-factor wrapper goes
+train_dataloader = dict(
+    dataset=dict(
+        _delete_=True,
+        type='LVISV05Dataset',
+        data_root='data/lvis_v0.5/',
+        ann_file='annotations/lvis_v0.5_train.json',
+        data_prefix=dict(img='train2017/'),
+        filter_cfg=dict(filter_empty_gt=True, min_size=32),
+        pipeline={{_base_.train_pipeline}}))
+
+val_evaluator = dict(type='FastLVISMetric')
+test_evaluator = val_evaluator
+
+custom_hooks = [dict(type='CategoryFrequencyHook')]

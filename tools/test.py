@@ -2,14 +2,13 @@
 """Test a checkpoint; the arguments are MMDetection's ``tools/test.py``'s."""
 import argparse
 import os
-import os.path as osp
 
 from mmengine.config import Config, ConfigDict, DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 from mmdet.evaluation import DumpDetResults
-from mmdet_droploss.utils import setup_cpu_distributed
+from mmdet_droploss.utils import load_config, setup_cpu_distributed
 
 # mmengine 0.10.7 calls torch.load without weights_only, which torch 2.6 made
 # default to True; its checkpoints hold more than weights (the message hub's
@@ -69,16 +68,8 @@ def enable_visualization(cfg: Config, args: argparse.Namespace) -> None:
 
 def main() -> None:
     args = parse_args()
-    cfg = Config.fromfile(args.config)
-    cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
+    cfg = load_config(args.config, args.launcher, args.cfg_options,
+                      args.work_dir)
     cfg.load_from = args.checkpoint
 
     if args.show or args.show_dir:

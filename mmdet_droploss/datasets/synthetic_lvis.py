@@ -10,7 +10,7 @@ per-image fields (``neg_category_ids``, ``not_exhaustive_category_ids``).
 import json
 import os
 import os.path as osp
-from typing import Dict, List, Tuple
+from typing import Dict, List, Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -287,3 +287,71 @@ def synthetic_detections(ann: dict,
             result['masks'] = mask_util.encode(masks)
         results.append(result)
     return results
+
+
+def make_synthetic_coco(out_dir: str,
+                        classes: Sequence[str],
+                        seed: int = 0,
+                        num_train: int = 40,
+                        num_val: int = 16,
+                        image_size: int = 160,
+                        max_objects: int = 5) -> Dict[str, str]:
+    """A long-tailed COCO-format dataset with its own class list.
+
+    The images and objects of :func:`make_synthetic_lvis` with
+    ``len(classes)`` occurring categories, renamed, and the annotation files
+    reduced to plain COCO (``file_name``, no LVIS fields) in
+    ``annotations/instances_{train,val}.json``.
+
+    Args:
+        out_dir (str): Output folder.
+        classes (Sequence[str]): Category names, most frequent first.
+        seed (int): Random seed.
+        num_train (int): Training images.
+        num_val (int): Validation images.
+        image_size (int): Side of the square images.
+        max_objects (int): Most objects per image.
+
+    Returns:
+        Dict[str, str]: Paths of the ``train`` and ``val`` annotation files.
+    """
+    lvis_paths = make_synthetic_lvis(
+        out_dir, seed=seed, num_train=num_train, num_val=num_val,
+        image_size=image_size, num_active=len(classes),
+        max_objects=max_objects)
+    with open(lvis_paths['train'], encoding='utf-8') as f:
+        train = json.load(f)
+    # the most frequent training category becomes classes[0], and so on
+    by_count = sorted((c for c in train['categories'] if c['image_count']),
+                      key=lambda c: -c['image_count'])
+    paths = {}
+    for split, lvis_path in lvis_paths.items():
+        with open(lvis_path, encoding='utf-8') as f:
+            ann = json.load(f)
+        os.remove(lvis_path)
+        used = {a['category_id'] for a in ann['annotations']}
+        ids = [c['id'] for c in by_count]
+        ids += sorted(used - set(ids))  # val-only categories, if any
+        new_id = {old: i + 1 for i, old in enumerate(ids[:len(classes)])}
+        paths[split] = osp.join(out_dir, 'annotations',
+                                f'instances_{split}.json')
+        with open(paths[split], 'w', encoding='utf-8') as f:
+            json.dump(
+                dict(
+                    images=[
+                        dict(id=img['id'], width=img['width'],
+                             height=img['height'],
+                             file_name=img['coco_url'].replace(
+                                 COCO_HOST, ''))
+                        for img in ann['images']
+                    ],
+                    annotations=[
+                        dict(a, category_id=new_id[a['category_id']],
+                             iscrowd=0) for a in ann['annotations']
+                        if a['category_id'] in new_id
+                    ],
+                    categories=[
+                        dict(id=i + 1, name=name)
+                        for i, name in enumerate(classes)
+                    ]), f)
+    return paths

@@ -1,4 +1,4 @@
 # Copyright (c) mmdet-droploss contributors. All rights reserved.
-from .setup_env import setup_cpu_distributed
+from .setup_env import load_config, setup_cpu_distributed
 
-__all__ = ['setup_cpu_distributed']
+__all__ = ['load_config', 'setup_cpu_distributed']

@@ -1,7 +1,40 @@
 # Copyright (c) mmdet-droploss contributors. All rights reserved.
+import os.path as osp
+from typing import Optional
+
 import torch
 import torch.distributed as dist
 from mmengine.config import Config
+
+
+def load_config(path: str,
+                launcher: str = 'none',
+                cfg_options: Optional[dict] = None,
+                work_dir: Optional[str] = None) -> Config:
+    """Read a config as MMDetection's tools do.
+
+    ``--cfg-options`` are merged in, and the work dir is the one given, else
+    the config's, else ``./work_dirs/<config name>``.
+
+    Args:
+        path (str): Config file.
+        launcher (str): Job launcher.
+        cfg_options (dict, optional): Overrides from the command line.
+        work_dir (str, optional): Work dir from the command line.
+
+    Returns:
+        Config: The config.
+    """
+    cfg = Config.fromfile(path)
+    cfg.launcher = launcher
+    if cfg_options is not None:
+        cfg.merge_from_dict(cfg_options)
+    if work_dir is not None:
+        cfg.work_dir = work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(path))[0])
+    return cfg
 
 
 def setup_cpu_distributed(cfg: Config) -> None:

@@ -8,53 +8,9 @@ from lvis import LVIS, LVISEval, LVISResults
 from pycocotools import mask as mask_util
 
 from mmdet.registry import METRICS
+from mmdet_droploss.datasets.synthetic_lvis import synthetic_detections
 from mmdet_droploss.evaluation.metrics.fast_lvis_metric import (RESULT_KEYS,
                                                                lvis_results)
-
-
-def noisy_results(ann_file: str, seed: int, dets_per_image: int) -> list:
-    """Predictions near the ground truth, plus false positives on present,
-    negative and unverified categories; masks are box-shaped."""
-    with open(ann_file, encoding='utf-8') as f:
-        gt = json.load(f)
-    rng = np.random.default_rng(seed)
-    num_classes = len(gt['categories'])
-    by_img = {}
-    for ann in gt['annotations']:
-        by_img.setdefault(ann['image_id'], []).append(ann)
-    results = []
-    for img in gt['images']:
-        height, width = img['height'], img['width']
-        anns = by_img.get(img['id'], [])
-        cats = img['neg_category_ids'] + [a['category_id'] for a in anns]
-        boxes, labels, scores = [], [], []
-        for ann in anns:
-            x, y, w, h = ann['bbox']
-            j = rng.normal(0, 2, 4)
-            boxes.append([x + j[0], y + j[1], x + w + j[2], y + h + j[3]])
-            labels.append(ann['category_id'] - 1 if rng.random() < 0.8 else
-                          rng.integers(num_classes))
-            scores.append(rng.random())
-        while len(boxes) < dets_per_image:
-            x, y = rng.uniform(0, width - 10, 2)
-            w, h = rng.uniform(4, 40, 2)
-            boxes.append([x, y, min(width, x + w), min(height, y + h)])
-            labels.append(rng.choice(cats) - 1 if rng.random() < 0.7 else
-                          rng.integers(num_classes))
-            scores.append(rng.random() * 0.6)
-        boxes = np.array(boxes, dtype=np.float32)
-        masks = np.zeros((len(boxes), height, width), dtype=np.uint8)
-        for k, (x1, y1, x2, y2) in enumerate(boxes.astype(int)):
-            masks[k, max(y1, 0):y2, max(x1, 0):x2] = 1
-        results.append(
-            dict(
-                img_id=img['id'],
-                bboxes=boxes,
-                scores=np.array(scores, dtype=np.float32),
-                labels=np.array(labels),
-                masks=mask_util.encode(
-                    np.asfortranarray(masks.transpose(1, 2, 0)))))
-    return results
 
 
 @pytest.mark.parametrize('iou_type', ['bbox', 'segm'])
@@ -64,9 +20,10 @@ def test_same_numbers_as_lvis_api(tiny_lvis, monkeypatch, iou_type,
     metric = METRICS.build(
         dict(type='FastLVISMetric', ann_file=tiny_lvis['val'],
              max_dets=max_dets))
-    dets = lvis_results(
-        noisy_results(tiny_lvis['val'], seed=1, dets_per_image=40), iou_type,
-        sorted(metric.gt.getCatIds()), max_dets)
+    with open(tiny_lvis['val'], encoding='utf-8') as f:
+        results = synthetic_detections(json.load(f), 40, seed=1)
+    dets = lvis_results(results, iou_type, sorted(metric.gt.getCatIds()),
+                        max_dets)
     ours = metric.evaluate_dets(copy.deepcopy(dets), iou_type)
 
     # lvis-api 0.5.3 still uses np.float, removed in numpy 1.24: lend the

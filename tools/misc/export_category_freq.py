@@ -25,6 +25,13 @@ def parse_args() -> argparse.Namespace:
         nargs='*',
         default=[0.00177, 0.0010062],
         help='print how many categories each threshold puts in the tail')
+    parser.add_argument(
+        '--tail-images',
+        type=int,
+        nargs='*',
+        default=[],
+        help='print the lambda that makes categories in fewer than K '
+        'training images the tail set, for each K')
     return parser.parse_args()
 
 
@@ -52,6 +59,11 @@ def main() -> None:
     for lam in args.lambdas:
         print(f'lambda {lam}: {int(np.sum(freq < lam))} of {len(cats)} '
               'categories in the tail set')
+    for k in args.tail_images:
+        lam = k / num_images
+        print(f'fewer than {k} images: lambda {lam:.6g} puts '
+              f'{int(np.sum(freq < lam))} of {len(cats)} categories in the '
+              'tail set')
 
 
 if __name__ == '__main__':

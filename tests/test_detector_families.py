@@ -1,0 +1,78 @@
+"""Each detector family trains one iteration and predicts, reduced in size."""
+from pathlib import Path
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.dataset import pseudo_collate
+from mmengine.utils import import_modules_from_strings
+
+from mmdet.registry import DATASETS, MODELS
+from mmdet_droploss.datasets import frequencies_from_annotations
+from mmdet_droploss.models.losses import DropLoss
+
+CONFIG_DIR = Path(__file__).resolve().parents[1] / 'configs'
+REDUCED = {
+    'model.backbone.depth': 18,
+    'model.backbone.init_cfg': None,
+    'model.neck.in_channels': [64, 128, 256, 512],
+    'model.train_cfg.rpn_proposal.nms_pre': 200,
+    'model.train_cfg.rpn_proposal.max_per_img': 100,
+    'model.test_cfg.rpn.nms_pre': 100,
+    'model.test_cfg.rpn.max_per_img': 50,
+    'model.test_cfg.rcnn.max_per_img': 20,
+}
+
+
+@pytest.mark.parametrize('config, with_mask, num_stages', [
+    ('droploss_r50_lvis.py', True, 1),
+    ('cascade_rcnn/droploss_cascade-mask-rcnn_r50_lvis.py', True, 3),
+    ('faster_rcnn/droploss_faster-rcnn_r50_lvis.py', False, 1),
+    ('droploss_r50_normed_lvis.py', True, 1),
+])
+def test_train_iteration_and_prediction(tiny_lvis, config, with_mask,
+                                        num_stages):
+    cfg = Config.fromfile(str(CONFIG_DIR / config))
+    import_modules_from_strings(**cfg.custom_imports)
+    cfg.merge_from_dict(REDUCED)
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    freq = frequencies_from_annotations(tiny_lvis['train'])
+    losses = [m for m in model.modules() if isinstance(m, DropLoss)]
+    assert len(losses) == num_stages
+    for loss in losses:
+        loss.set_category_freq(freq)
+
+    dataset = DATASETS.build(
+        dict(
+            type='LVISV1Dataset',
+            data_root=tiny_lvis['root'],
+            ann_file='annotations/lvis_v1_train.json',
+            data_prefix=dict(img=''),
+            pipeline=[
+                dict(type='LoadImageFromFile'),
+                dict(type='LoadAnnotations', with_bbox=True,
+                     with_mask=with_mask),
+                dict(type='Resize', scale=(96, 96), keep_ratio=True),
+                dict(type='PackDetInputs')
+            ]))
+    batch = pseudo_collate([dataset[0], dataset[1]])
+
+    model.train()
+    outputs = model(**model.data_preprocessor(batch, True), mode='loss')
+    total, log_vars = model.parse_losses(outputs)
+    ratios = [k for k in log_vars if k.endswith('drop_keep_ratio')]
+    assert len(ratios) == num_stages
+    assert torch.isfinite(total)
+    total.backward()
+    assert all(torch.isfinite(head.fc_cls.weight.grad).all()
+               for head in model.modules() if hasattr(head, 'fc_cls'))
+
+    model.eval()
+    with torch.no_grad():
+        preds = model(**model.data_preprocessor(batch, False), mode='predict')
+    instances = preds[0].pred_instances
+    assert 0 < len(instances) <= 20
+    assert instances.labels.max() < 1203
+    assert ('masks' in instances) == with_mask

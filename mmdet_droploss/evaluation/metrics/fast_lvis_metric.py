@@ -5,6 +5,7 @@ from collections import OrderedDict
 from typing import Dict, List, Optional, Sequence, Union
 
 import numpy as np
+import pycocotools.mask as mask_util
 from faster_coco_eval import COCO, COCOeval_faster
 from mmengine.evaluator import BaseMetric
 from mmengine.fileio import get_local_path
@@ -32,6 +33,11 @@ def lvis_results(results: List[dict], iou_type: str, cat_ids: List[int],
                  max_dets: int = 300) -> List[dict]:
     """Detections in LVIS result format, the best ``max_dets`` per image.
 
+    Besides the result fields, each dict carries the ``area`` LVIS
+    evaluates it with (box area, or mask area for 'segm'), and for 'segm'
+    the mask's bounding ``bbox``, computed for all detections of an image
+    at once.
+
     Args:
         results (List[dict]): Per image ``img_id``, ``bboxes`` (xyxy),
             ``scores``, ``labels`` and for 'segm' ``masks`` (RLEs).
@@ -41,25 +47,38 @@ def lvis_results(results: List[dict], iou_type: str, cat_ids: List[int],
 
     Returns:
         List[dict]: Result dicts with ``image_id``, ``category_id``,
-        ``score`` and ``bbox`` (xywh) or ``segmentation``.
+        ``score``, ``area`` and ``bbox`` (xywh) and/or ``segmentation``.
     """
+    cat_ids = np.asarray(cat_ids)
     dets = []
     for result in results:
         order = np.argsort(-result['scores'], kind='stable')[:max_dets]
-        for i in order:
-            det = dict(
-                image_id=int(result['img_id']),
-                category_id=cat_ids[int(result['labels'][i])],
-                score=float(result['scores'][i]))
-            if iou_type == 'bbox':
-                x1, y1, x2, y2 = (float(v) for v in result['bboxes'][i])
-                det['bbox'] = [x1, y1, x2 - x1, y2 - y1]
-            else:
-                rle = dict(result['masks'][i])
-                if isinstance(rle['counts'], bytes):
-                    rle['counts'] = rle['counts'].decode()
-                det['segmentation'] = rle
-            dets.append(det)
+        img_id = int(result['img_id'])
+        cats = cat_ids[result['labels'][order]].tolist()
+        scores = result['scores'][order].astype(np.float64).tolist()
+        if iou_type == 'bbox':
+            x1, y1, x2, y2 = result['bboxes'][order].astype(np.float64).T
+            w, h = x2 - x1, y2 - y1
+            boxes = np.stack([x1, y1, w, h], axis=1).tolist()
+            areas = (w * h).tolist()
+            dets.extend(
+                dict(image_id=img_id, category_id=c, score=sc, bbox=bb,
+                     area=ar)
+                for c, sc, bb, ar in zip(cats, scores, boxes, areas))
+            continue
+        rles = [result['masks'][i] for i in order]
+        if not rles:
+            continue
+        areas = mask_util.area(rles).astype(np.float64).tolist()
+        boxes = mask_util.toBbox(rles).tolist()
+        dets.extend(
+            dict(image_id=img_id, category_id=c, score=sc,
+                 segmentation=dict(
+                     size=rle['size'],
+                     counts=rle['counts'].decode()
+                     if isinstance(rle['counts'], bytes) else rle['counts']),
+                 area=ar, bbox=bb)
+            for c, sc, rle, ar, bb in zip(cats, scores, rles, areas, boxes))
     return dets
 
 
@@ -134,6 +153,12 @@ class FastLVISMetric(BaseMetric):
             self._gt = COCO(dataset)
         return self._gt
 
+    @property
+    def annotated_cat_ids(self) -> List[int]:
+        """List[int]: Ids of the categories with ground truth, sorted."""
+        return sorted({a['category_id'] for a in self.gt.dataset[
+            'annotations']})
+
     def process(self, data_batch: dict, data_samples: Sequence[dict]) -> None:
         """Keep the predictions of a batch, masks RLE-encoded.
 
@@ -158,7 +183,8 @@ class FastLVISMetric(BaseMetric):
 
         Args:
             dets (List[dict]): Result dicts (see :func:`lvis_results`),
-                at most ``max_dets`` per image.
+                at most ``max_dets`` per image; ``id`` and ``iscrowd`` are
+                added to them.
             iou_type (str): 'bbox' or 'segm'.
 
         Returns:
@@ -167,14 +193,34 @@ class FastLVISMetric(BaseMetric):
         """
         if not dets:
             return {k: -1.0 for k in RESULT_KEYS}
+        unknown = {d['image_id'] for d in dets} - set(self.gt.imgs)
+        if unknown:
+            raise ValueError(
+                f'Detections on images not in {self.ann_file}, e.g. '
+                f'{sorted(unknown)[:5]}; evaluate with the annotation file '
+                'of the dataset that was predicted.')
+        # The results API, built directly: loadRes would recompute every
+        # area and box one detection at a time.
+        for i, det in enumerate(dets):
+            det['id'] = i + 1
+            det['iscrowd'] = 0
+        dt = COCO()
+        dt.dataset = dict(
+            images=self.gt.dataset['images'],
+            categories=self.gt.dataset['categories'],
+            annotations=dets)
+        dt.createIndex()
         evaluator = COCOeval_faster(
             self.gt,
-            self.gt.loadRes(dets),
+            dt,
             iou_type,
             lvis_style=True,
             print_function=lambda *args, **kwargs: None)
         evaluator.params.maxDets = [self.max_dets]
         evaluator.params.imgIds = sorted(self.gt.getImgIds())
+        # A category without ground truth has no AP in LVIS (precision -1,
+        # left out of every mean); leaving it out spares its empty pairs.
+        evaluator.params.catIds = self.annotated_cat_ids
         evaluator.evaluate()
         evaluator.accumulate()
         evaluator.summarize()

@@ -33,7 +33,6 @@ QUICK = {'model.backbone.depth': 18,
 def build(config: str, reduce: bool, device: str, freq) -> torch.nn.Module:
     cfg = Config.fromfile(str(CONFIGS / config))
     import_modules_from_strings(**cfg.custom_imports)
-    init_default_scope('mmdet')
     cfg.model.backbone.init_cfg = None
     if reduce:
         cfg.merge_from_dict(QUICK)
@@ -71,6 +70,7 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
+    init_default_scope('mmdet')
     size = 320 if args.full else 160
     with tempfile.TemporaryDirectory() as tmp:
         paths = make_synthetic_lvis(tmp, seed=0, num_train=2, num_val=1,

@@ -5,8 +5,8 @@ from collections import OrderedDict
 from typing import Dict, List, Optional, Sequence, Union
 
 import numpy as np
-import pycocotools.mask as mask_util
 from faster_coco_eval import COCO, COCOeval_faster
+from faster_coco_eval.core import mask as mask_api
 from mmengine.evaluator import BaseMetric
 from mmengine.fileio import get_local_path
 from mmengine.logging import MMLogger
@@ -66,17 +66,17 @@ def lvis_results(results: List[dict], iou_type: str, cat_ids: List[int],
                      area=ar)
                 for c, sc, bb, ar in zip(cats, scores, boxes, areas))
             continue
-        rles = [result['masks'][i] for i in order]
+        rles = [
+            dict(size=rle['size'], counts=rle['counts'].decode())
+            if isinstance(rle['counts'], bytes) else rle
+            for rle in (result['masks'][i] for i in order)
+        ]
         if not rles:
             continue
-        areas = mask_util.area(rles).astype(np.float64).tolist()
-        boxes = mask_util.toBbox(rles).tolist()
+        areas = mask_api.area(rles).astype(np.float64).tolist()
+        boxes = mask_api.toBbox(rles).tolist()
         dets.extend(
-            dict(image_id=img_id, category_id=c, score=sc,
-                 segmentation=dict(
-                     size=rle['size'],
-                     counts=rle['counts'].decode()
-                     if isinstance(rle['counts'], bytes) else rle['counts']),
+            dict(image_id=img_id, category_id=c, score=sc, segmentation=rle,
                  area=ar, bbox=bb)
             for c, sc, rle, ar, bb in zip(cats, scores, rles, areas, boxes))
     return dets

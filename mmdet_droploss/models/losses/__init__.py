@@ -1,8 +1,8 @@
 # Copyright (c) mmdet-droploss contributors. All rights reserved.
 from .drop_loss import (DropLoss, WeightedSigmoidBCE, drop_keep_ratio,
-                        drop_loss, drop_loss_mask, drop_loss_weight)
+                        drop_loss, drop_loss_weight)
 
 __all__ = [
-    'DropLoss', 'drop_loss', 'drop_loss_mask', 'drop_loss_weight',
-    'drop_keep_ratio', 'WeightedSigmoidBCE'
+    'DropLoss', 'drop_loss', 'drop_loss_weight', 'drop_keep_ratio',
+    'WeightedSigmoidBCE'
 ]

@@ -91,27 +91,15 @@ def drop_loss_weight(labels: Tensor,
     return weight.index_copy_(0, bg_rows, bg_block)
 
 
-def drop_loss_mask(labels: Tensor,
-                   tail_mask: Tensor,
-                   keep_ratio: Tensor,
-                   drop_background: bool = True) -> Tensor:
-    """Where DropLoss drops a term: boolean (N, C), True = dropped.
-
-    The zeros of :func:`drop_loss_weight`, with the same arguments.
-    """
-    return drop_loss_weight(labels, tail_mask, keep_ratio,
-                            drop_background) == 0
-
-
 class WeightedSigmoidBCE(torch.autograd.Function):
     """Per-RoI weighted sum of sigmoid BCE terms.
 
     Computes ``sum_j w_ij * BCEWithLogits(z_ij, t_ij)`` with ``t`` one-hot
     at the label of foreground rows, without a dense target (a target term
-    always has weight 1).
-    Each term is computed as ``binary_cross_entropy_with_logits`` computes
-    it, ``(1 - t) z - log(sigmoid(z))``, and the gradient as its backward
-    does, so results agree with it bit for bit.
+    always has weight 1). Each term is computed as
+    ``binary_cross_entropy_with_logits`` computes it,
+    ``(1 - t) z - log(sigmoid(z))``, and the gradient as its backward does,
+    so results agree with it bit for bit.
     """
 
     @staticmethod

@@ -253,3 +253,31 @@ def test_real_lvis_v1_tail_sets(lvis_stats):
         dict(type='DropLoss', num_classes=1203, lambda_=0.0010062,
              category_freq=freq))
     assert int(loss.tail_mask.sum()) == 798
+
+
+@pytest.mark.parametrize('mode', ['drop', 'eql'])
+def test_bit_identical_to_dense_bce_with_weights(mode):
+    """The fused loss equals binary_cross_entropy_with_logits with the same
+    weights bit for bit, loss and gradient (the draws seeded alike)."""
+    torch.manual_seed(0)
+    num_classes = 50
+    logits = (torch.randn(300, num_classes) * 8).requires_grad_()
+    labels = torch.randint(0, num_classes + 1, (300, ))
+    labels[torch.rand(300) < 0.6] = num_classes
+    freq = (torch.rand(num_classes) * 0.004).tolist()
+    loss = DropLoss(num_classes=num_classes, category_freq=freq, mode=mode,
+                    return_dict=False)
+    torch.manual_seed(1)
+    ours = loss(logits, labels, reduction_override='none')
+    (grad, ) = torch.autograd.grad(ours.sum(), logits)
+
+    torch.manual_seed(1)
+    tail = loss.tail_mask
+    weight = drop_loss_weight(labels, tail, drop_keep_ratio(labels, tail),
+                              drop_background=mode == 'drop')
+    target = F.one_hot(labels, num_classes + 1)[:, :num_classes].float()
+    ref = F.binary_cross_entropy_with_logits(
+        logits, target, weight=weight, reduction='none').sum(dim=1)
+    (ref_grad, ) = torch.autograd.grad(ref.sum(), logits)
+    assert torch.equal(ours, ref)
+    assert torch.equal(grad, ref_grad)

@@ -7,11 +7,23 @@ label (category ids sorted, as the dataset's ``cat2label`` maps them).
 """
 import json
 import os.path as osp
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 ANNOTATION_KEYS = ('images', 'annotations', 'categories')
+
+
+def read_json(path: str, what: str, fix: str) -> Any:
+    """Parse a JSON file; a missing or unparsable file is named with ``what``
+    and the error says ``fix``."""
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'{what} {path!r} does not exist; {fix}.')
+    try:
+        with open(path, encoding='utf-8') as f:
+            return json.load(f)
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ValueError(f'{what} {path!r} is not valid JSON ({e}).') from e
 
 
 def load_annotation_file(ann_file: str) -> dict:
@@ -23,16 +35,8 @@ def load_annotation_file(ann_file: str) -> dict:
     Returns:
         dict: The parsed annotation file.
     """
-    if not osp.isfile(ann_file):
-        raise FileNotFoundError(
-            f'Annotation file {ann_file!r} does not exist; check data_root '
-            'and ann_file of the training dataset.')
-    try:
-        with open(ann_file, encoding='utf-8') as f:
-            ann = json.load(f)
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise ValueError(
-            f'Annotation file {ann_file!r} is not valid JSON ({e}).') from e
+    ann = read_json(ann_file, 'Annotation file',
+                    'check data_root and ann_file of the training dataset')
     missing = [k for k in ANNOTATION_KEYS
                if not isinstance(ann, dict) or k not in ann]
     if missing:
@@ -159,15 +163,8 @@ def load_category_freq(category_freq: Union[Sequence[float], str],
     source = 'the category_freq list'
     if isinstance(category_freq, str):
         source = f'category frequency file {category_freq!r}'
-        if not osp.isfile(category_freq):
-            raise FileNotFoundError(
-                f'The {source} does not exist; write one with '
-                'tools/misc/export_category_freq.py.')
-        try:
-            with open(category_freq, encoding='utf-8') as f:
-                data = json.load(f)
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            raise ValueError(f'The {source} is not valid JSON ({e}).') from e
+        data = read_json(category_freq, 'The category frequency file',
+                         'write one with tools/misc/export_category_freq.py')
         category_freq = (
             data.get('frequencies') if isinstance(data, dict) else data)
         if not isinstance(category_freq, list):

@@ -1,4 +1,5 @@
 # Copyright (c) mmdet-droploss contributors. All rights reserved.
+import copy
 import json
 import os.path as osp
 from collections import OrderedDict
@@ -7,6 +8,7 @@ from typing import Dict, List, Optional, Sequence, Union
 import numpy as np
 from faster_coco_eval import COCO, COCOeval_faster
 from faster_coco_eval.core import mask as mask_api
+from faster_coco_eval.core.faster_eval_api import _C
 from mmengine.evaluator import BaseMetric
 from mmengine.fileio import get_local_path
 from mmengine.logging import MMLogger
@@ -34,9 +36,8 @@ def lvis_results(results: List[dict], iou_type: str, cat_ids: List[int],
     """Detections in LVIS result format, the best ``max_dets`` per image.
 
     Besides the result fields, each dict carries the ``area`` LVIS
-    evaluates it with (box area, or mask area for 'segm'), and for 'segm'
-    the mask's bounding ``bbox``, computed for all detections of an image
-    at once.
+    evaluates it with (box area, or mask area for 'segm', computed for all
+    masks of an image at once).
 
     Args:
         results (List[dict]): Per image ``img_id``, ``bboxes`` (xyxy),
@@ -47,7 +48,7 @@ def lvis_results(results: List[dict], iou_type: str, cat_ids: List[int],
 
     Returns:
         List[dict]: Result dicts with ``image_id``, ``category_id``,
-        ``score``, ``area`` and ``bbox`` (xywh) and/or ``segmentation``.
+        ``score``, ``area`` and ``bbox`` (xywh) or ``segmentation``.
     """
     cat_ids = np.asarray(cat_ids)
     dets = []
@@ -74,12 +75,40 @@ def lvis_results(results: List[dict], iou_type: str, cat_ids: List[int],
         if not rles:
             continue
         areas = mask_api.area(rles).astype(np.float64).tolist()
-        boxes = mask_api.toBbox(rles).tolist()
         dets.extend(
             dict(image_id=img_id, category_id=c, score=sc, segmentation=rle,
-                 area=ar, bbox=bb)
-            for c, sc, rle, ar, bb in zip(cats, scores, rles, areas, boxes))
+                 area=ar) for c, sc, rle, ar in zip(cats, scores, rles, areas))
     return dets
+
+
+class SparseLVISEval(COCOeval_faster):
+    """faster-coco-eval's LVIS evaluation without its per-pair dictionary.
+
+    ``COCOeval_faster.evaluate`` builds a dict entry for every image x
+    category pair (20k x 1203 on LVIS val) before it computes the IoUs of
+    the few pairs that have both ground truth and detections. Here the
+    empty pairs share one empty list; the IoUs, the C++ matching and the
+    accumulation are faster-coco-eval's own (pinned to 1.8.0).
+    """
+
+    def evaluate(self) -> None:
+        """Compute IoUs of the non-empty pairs, then match and accumulate."""
+        p = self.params
+        p.imgIds = list(np.unique(p.imgIds))
+        p.catIds = list(np.unique(p.catIds))
+        p.maxDets = sorted(p.maxDets)
+        self._prepare()
+        img_index = {img_id: k for k, img_id in enumerate(p.imgIds)}
+        cat_index = {cat_id: k for k, cat_id in enumerate(p.catIds)}
+        empty: list = []
+        ious = [[empty] * len(p.catIds) for _ in p.imgIds]
+        for img_id, cat_id in self._nonempty_iou_pairs:
+            ious[img_index[img_id]][cat_index[cat_id]] = self.computeIoU(
+                img_id, cat_id)
+        self._paramsEval = copy.deepcopy(p)
+        self.eval = _C.COCOevalEvaluateAccumulate(
+            self._paramsEval, ious, self.gt_dataset, self.dt_dataset,
+            p.imgIds, p.catIds, bool(p.useCats))
 
 
 @METRICS.register_module()
@@ -210,7 +239,7 @@ class FastLVISMetric(BaseMetric):
             categories=self.gt.dataset['categories'],
             annotations=dets)
         dt.createIndex()
-        evaluator = COCOeval_faster(
+        evaluator = SparseLVISEval(
             self.gt,
             dt,
             iou_type,

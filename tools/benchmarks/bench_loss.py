@@ -26,7 +26,10 @@ from typing import Callable, Dict
 import torch
 import torch.nn.functional as F
 
-from mmdet_droploss.models.losses import DropLoss
+try:
+    from mmdet_droploss.models.losses import DropLoss
+except ImportError:  # a machine with PyTorch alone (gpu_check.sh)
+    DropLoss = None
 
 QUICK = dict(num_rois=2048, num_classes=1203)
 FULL = dict(num_rois=8192, num_classes=1203)
@@ -83,7 +86,33 @@ def transcription(logits, labels, tail) -> torch.Tensor:
     return (loss * weight).sum() / num_rois
 
 
+def load_ops():
+    """``drop_loss_ops.py`` by path: it needs torch alone, the package
+    (through MMDetection) needs mmcv."""
+    import importlib.util
+    from pathlib import Path
+    path = (Path(__file__).resolve().parents[2] / 'mmdet_droploss' /
+            'models' / 'losses' / 'drop_loss_ops.py')
+    spec = importlib.util.spec_from_file_location('drop_loss_ops', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def droploss_fn(freq) -> Callable:
+    """The ``DropLoss`` module; without MMDetection, its tensor operations
+    with the mean over RoIs that the module adds."""
+    if DropLoss is None:
+        ops = load_ops()
+
+        def run_ops(logits, labels, tail) -> torch.Tensor:
+            weight = ops.drop_loss_weight(labels, tail,
+                                          ops.drop_keep_ratio(labels, tail))
+            return ops.WeightedSigmoidBCE.apply(
+                logits, labels, weight).sum() / logits.size(0)
+
+        return run_ops
+
     loss = DropLoss(num_classes=len(freq), category_freq=freq,
                     return_dict=False)
 
@@ -195,7 +224,8 @@ def main() -> None:
                    if args.device == 'cuda' else 'cpu')
     print(f'N={size["num_rois"]} C={size["num_classes"]} float32 on '
           f'{device_name}, {torch.get_num_threads()} threads, median of '
-          f'{args.repeats}, forward+backward')
+          f'{args.repeats}, forward+backward, torch {torch.__version__}, '
+          + ('DropLoss module' if DropLoss else 'DropLoss tensor ops'))
     inputs = make_inputs(**size, device=args.device)
     med = time_all(inputs, args.device, args.repeats)
     for name, t in med.items():

@@ -4,10 +4,14 @@
 Both models come from their configs (``configs/droploss_r50_lvis.py`` and
 ``configs/baselines/sigmoid_r50_lvis.py``) with the same reductions, start
 from the same weights and see the same batch of synthetic LVIS-format
-images; one iteration is forward, backward and an SGD step. Runs are
-interleaved and seeded alike; medians and the ratio are printed.
+images; one iteration is forward, backward and an SGD step. Before each
+timed iteration both models are reset to the same weights (untimed), so
+that they differ in the classification loss alone and not in where their
+updates have taken the proposals. Runs are interleaved and seeded alike;
+medians and the ratio are printed.
 """
 import argparse
+import copy
 import statistics
 import tempfile
 import time
@@ -105,11 +109,14 @@ def main() -> None:
         name: torch.optim.SGD(m.parameters(), lr=1e-4, momentum=0.9)
         for name, m in models.items()
     }
+    initial = {name: copy.deepcopy(m.state_dict())
+               for name, m in models.items()}
     for name in models:  # warm-up
         iteration(models[name], optimizers[name], batch, 0, args.device)
     times = {name: [] for name in models}
     for rep in range(args.repeats):
         for name in models:
+            models[name].load_state_dict(initial[name])
             times[name].append(
                 iteration(models[name], optimizers[name], batch, rep + 1,
                           args.device))

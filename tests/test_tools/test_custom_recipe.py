@@ -6,7 +6,7 @@ import torch
 
 from mmdet_droploss.datasets import frequencies_from_annotations
 from mmdet_droploss.datasets.synthetic_lvis import make_synthetic_coco
-from test_train_test_e2e import run
+from test_train_test_e2e import reduced_options, run
 
 CONFIG = 'configs/custom/droploss_r50_coco_format.py'
 CLASSES = tuple(f'class_{i}' for i in range(8))
@@ -16,25 +16,11 @@ def test_coco_format_recipe(tmp_path):
     root = tmp_path / 'my_coco'
     paths = make_synthetic_coco(str(root), CLASSES, seed=1, num_train=8,
                                 num_val=4, image_size=96, max_objects=4)
-    options = [
-        f'train_dataloader.dataset.data_root={root}',
-        f'val_dataloader.dataset.data_root={root}',
-        f'test_dataloader.dataset.data_root={root}',
-        f'val_evaluator.ann_file={paths["val"]}',
-        f'test_evaluator.ann_file={paths["val"]}',
-        'model.backbone.depth=18',
+    options = reduced_options(str(root), paths['val']) + [
         'model.backbone.init_cfg=None',
-        'model.neck.in_channels=[64,128,256,512]',
-        'model.train_cfg.rpn_proposal.max_per_img=100',
-        'model.test_cfg.rpn.max_per_img=50',
         # an untrained model scores about the prior (0.001) everywhere
         'model.test_cfg.rcnn.score_thr=0.0001',
-        'model.test_cfg.rcnn.max_per_img=20',
-        'train_cfg.max_epochs=1',
     ]
-    for loader in ('train', 'val', 'test'):
-        options += [f'{loader}_dataloader.num_workers=0',
-                    f'{loader}_dataloader.persistent_workers=False']
     work = tmp_path / 'work'
     log = run(['tools/train.py', CONFIG, '--work-dir', str(work),
                '--cfg-options', *options])

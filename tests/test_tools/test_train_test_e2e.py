@@ -19,14 +19,16 @@ REPO = Path(__file__).resolve().parents[2]
 CONFIG = 'configs/demo/droploss_r50_synthetic.py'
 
 
-def reduced_options(root: str) -> list:
-    """--cfg-options of a small, fast model on the tiny dataset."""
+def reduced_options(root: str, val_ann_file: str = '') -> list:
+    """--cfg-options of a small, fast model on a tiny dataset in ``root``
+    (its validation annotations: LVIS v1's file name unless given)."""
+    val_ann_file = val_ann_file or f'{root}/annotations/lvis_v1_val.json'
     options = [
         f'train_dataloader.dataset.data_root={root}',
         f'val_dataloader.dataset.data_root={root}',
         f'test_dataloader.dataset.data_root={root}',
-        f'val_evaluator.ann_file={root}/annotations/lvis_v1_val.json',
-        f'test_evaluator.ann_file={root}/annotations/lvis_v1_val.json',
+        f'val_evaluator.ann_file={val_ann_file}',
+        f'test_evaluator.ann_file={val_ann_file}',
         'model.backbone.depth=18',
         'model.neck.in_channels=[64,128,256,512]',
         'model.train_cfg.rpn_proposal.nms_pre=200',

@@ -129,7 +129,8 @@ def make_synthetic_lvis(out_dir: str,
                         max_objects: int = 5,
                         zipf_exponent: float = 1.1,
                         rare_max: int = 0,
-                        common_max: int = 0) -> Dict[str, str]:
+                        common_max: int = 0,
+                        only_active: bool = False) -> Dict[str, str]:
     """Write ``annotations/lvis_v1_{train,val}.json`` and the images.
 
     Args:
@@ -147,6 +148,9 @@ def make_synthetic_lvis(out_dir: str,
             'r'; 0 chooses 5% of ``num_train`` (LVIS uses 10 images).
         common_max (int): Count up to which it is 'c'; 0 chooses 20% of
             ``num_train`` (LVIS uses 100).
+        only_active (bool): List only the ``num_active`` occurring
+            categories in the files, which makes a ``num_active``-class
+            dataset; otherwise all 1203 LVIS v1 categories are listed.
 
     Returns:
         Dict[str, str]: Paths of the ``train`` and ``val`` annotation files.
@@ -176,8 +180,11 @@ def make_synthetic_lvis(out_dir: str,
                                  minlength=num_classes)
     rare_max = rare_max or max(1, round(0.05 * num_train))
     common_max = common_max or max(rare_max + 1, round(0.2 * num_train))
+    active_set = set(active.tolist())
     categories = []
     for i, name in enumerate(names):
+        if only_active and i not in active_set:
+            continue
         count = int(image_count[i])
         freq = 'r' if count <= rare_max else (
             'c' if count <= common_max else 'f')

@@ -133,7 +133,11 @@ class FastLVISMetric(BaseMetric):
         format_only (bool): Only write the results to
             ``outfile_prefix``.{bbox,segm}.json. Defaults to False.
         outfile_prefix (str, optional): Prefix of the result files; None
-            writes none.
+            writes none. Besides the detections, an evaluation writes
+            ``outfile_prefix``.eval.json: per IoU type the reported numbers
+            and ``per_category`` (id, name, frequency group, training image
+            count and AP of every annotated category), which
+            ``tools/analysis/plot_*.py`` read.
         collect_device (str): 'cpu' or 'gpu'. Defaults to 'cpu'.
         prefix (str, optional): Prefix of the metric names. Defaults to
             'lvis'.
@@ -217,8 +221,10 @@ class FastLVISMetric(BaseMetric):
             iou_type (str): 'bbox' or 'segm'.
 
         Returns:
-            Dict: The numbers of ``RESULT_KEYS`` and, with ``classwise``,
-            ``per_category`` AP by category name.
+            Dict: The numbers of ``RESULT_KEYS`` and, with ``classwise`` or
+            ``outfile_prefix``, ``per_category``: a list of dicts with the
+            category's ``id``, ``name``, ``frequency``, ``image_count`` and
+            ``ap`` (-1 where no precision is defined).
         """
         if not dets:
             return {k: -1.0 for k in RESULT_KEYS}
@@ -256,14 +262,20 @@ class FastLVISMetric(BaseMetric):
         stats = evaluator.stats_as_dict
         out = {ours: float(stats[theirs]) for ours, theirs in
                RESULT_KEYS.items()}
-        if self.classwise:
+        if self.classwise or self.outfile_prefix is not None:
             # precision: [iou, recall, category, area, max_dets]
             precision = evaluator.eval['precision'][:, :, :, 0, -1]
-            per_cat = {}
+            per_cat = []
             for k, cat_id in enumerate(evaluator.params.catIds):
                 valid = precision[:, :, k][precision[:, :, k] > -1]
-                name = self.gt.cats[cat_id]['name']
-                per_cat[name] = float(valid.mean()) if valid.size else -1.0
+                cat = self.gt.cats[cat_id]
+                per_cat.append(
+                    dict(
+                        id=int(cat_id),
+                        name=cat['name'],
+                        frequency=cat.get('frequency'),
+                        image_count=cat.get('image_count'),
+                        ap=float(valid.mean()) if valid.size else -1.0))
             out['per_category'] = per_cat
         return out
 
@@ -305,15 +317,22 @@ class FastLVISMetric(BaseMetric):
                 bar.update()
         if bar:
             print()
+        if tables and self.outfile_prefix is not None:
+            with open(f'{self.outfile_prefix}.eval.json', 'w',
+                      encoding='utf-8') as f:
+                json.dump(dict(tables), f, indent=1)
         for iou_type, numbers in tables:
+            numbers = dict(numbers)
             per_cat = numbers.pop('per_category', None)
             table = AsciiTable([list(numbers),
                                 [f'{v:.4f}' for v in numbers.values()]])
             logger.info(f'\nLVIS {iou_type} (federated, at most '
                         f'{self.max_dets} detections per image):\n'
                         f'{table.table}')
-            if per_cat is not None:
-                rows = [['category', 'AP']] + [[n, f'{ap:.4f}'] for n, ap
-                                                in per_cat.items() if ap >= 0]
+            if per_cat is not None and self.classwise:
+                rows = [['category', 'group', 'AP']] + [
+                    [c['name'], c['frequency'], f"{c['ap']:.4f}"]
+                    for c in per_cat if c['ap'] >= 0
+                ]
                 logger.info('\n' + AsciiTable(rows).table)
         return eval_results

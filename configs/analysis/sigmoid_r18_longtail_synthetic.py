@@ -1,0 +1,4 @@
+# Baseline of the end-to-end long-tail experiment: plain sigmoid BCE.
+_base_ = './droploss_r18_longtail_synthetic.py'
+
+model = dict(roi_head=dict(bbox_head=dict(loss_cls=dict(mode='bce'))))

@@ -1,9 +1,10 @@
 # Copyright (c) mmdet-droploss contributors. All rights reserved.
 """Reading the ``*.eval.json`` files that FastLVISMetric and
 ``tools/analysis/longtail_benchmark.py`` write, for tables and plots."""
-import json
 import os.path as osp
 from typing import Dict, List, Sequence, Tuple
+
+from mmdet_droploss.datasets.category_frequency import read_json
 
 GROUP_KEYS = ('AP', 'APr', 'APc', 'APf')
 
@@ -20,13 +21,9 @@ def load_eval_results(path: str) -> Dict[str, dict]:
     Returns:
         Dict[str, dict]: The file's content.
     """
-    try:
-        with open(path, encoding='utf-8') as f:
-            results = json.load(f)
-    except (OSError, json.JSONDecodeError) as err:
-        raise ValueError(
-            f'Cannot read evaluation results {path}: {err}. Pass the '
-            '<outfile_prefix>.eval.json that FastLVISMetric writes.') from err
+    results = read_json(
+        path, 'Evaluation results',
+        'pass the <outfile_prefix>.eval.json that FastLVISMetric writes')
     if not isinstance(results, dict) or not all(
             isinstance(v, dict) and 'AP' in v for v in results.values()):
         raise ValueError(
@@ -82,3 +79,46 @@ def summary_table(runs: Sequence[Tuple[str, dict]],
         ]
         lines.append('| ' + ' | '.join(cells) + ' |')
     return '\n'.join(lines)
+
+
+def pareto_front(points: Sequence[Tuple[float, float]]) -> List[int]:
+    """Indices of the points no other point beats on both axes.
+
+    A point is dominated when another is at least as good on both
+    coordinates and better on one (larger is better).
+
+    Args:
+        points (Sequence[Tuple[float, float]]): (x, y) pairs.
+
+    Returns:
+        List[int]: Indices of the non-dominated points, by increasing x.
+    """
+    front = [
+        i for i, (x, y) in enumerate(points)
+        if not any(x2 >= x and y2 >= y and (x2, y2) != (x, y)
+                   for x2, y2 in points)
+    ]
+    return sorted(front, key=lambda i: points[i][0])
+
+
+def per_category_table(results: dict,
+                       iou_type: str) -> List[Dict[str, object]]:
+    """The ``per_category`` list of one IoU type, with a clear error where
+    the file has none (FastLVISMetric writes it with ``outfile_prefix``).
+
+    Args:
+        results (dict): Output of :func:`load_eval_results`.
+        iou_type (str): 'bbox', 'segm' or 'cls'.
+
+    Returns:
+        List[Dict[str, object]]: Per category ``ap``, ``frequency`` and
+        ``image_count``.
+    """
+    if iou_type not in results:
+        raise KeyError(f'No {iou_type!r} results; the file has '
+                       f'{sorted(results)}. Choose one with --iou-type.')
+    per_cat = results[iou_type].get('per_category')
+    if not per_cat:
+        raise ValueError(f'The {iou_type!r} results carry no per_category '
+                         'AP; evaluate with outfile_prefix set.')
+    return per_cat

@@ -1,4 +1,5 @@
 # Copyright (c) mmdet-droploss contributors. All rights reserved.
 from .category_frequency_hook import CategoryFrequencyHook
+from .cls_gradient_stats_hook import ClsGradientStatsHook
 
-__all__ = ['CategoryFrequencyHook']
+__all__ = ['CategoryFrequencyHook', 'ClsGradientStatsHook']

@@ -1,0 +1,166 @@
+# Copyright (c) mmdet-droploss contributors. All rights reserved.
+import json
+import os.path as osp
+from typing import Dict, List, Optional, Tuple
+
+import torch
+import torch.distributed as torch_dist
+from mmengine.dist import is_main_process
+from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
+from mmengine.runner import Runner
+from torch import Tensor, nn
+
+from mmdet.registry import HOOKS
+from mmdet_droploss.models.losses import DropLoss
+
+STAT_NAMES = ('pos', 'neg_fg', 'neg_bg')
+
+
+def accumulate_cls_gradient(stats: Tensor, grad: Tensor,
+                            labels: Tensor) -> None:
+    """Add one iteration's classifier-logit gradient magnitudes, per
+    category, to ``stats``.
+
+    Args:
+        stats (Tensor): Float64 sums of shape (3, C), updated in place: row
+            0 the positive (encouraging) gradient, ``|dL/dz_ij|`` where
+            ``j`` is RoI i's label; row 1 the negative (discouraging)
+            gradient from foreground RoIs of other categories; row 2 the
+            negative gradient from background RoIs.
+        grad (Tensor): dL/dz of shape (N, C).
+        labels (Tensor): Labels of shape (N, ), C for background.
+    """
+    num_classes = grad.size(1)
+    mag = grad.detach().abs().double()
+    fg = labels < num_classes
+    pos = mag.new_zeros(num_classes).index_add_(
+        0, labels[fg], mag[fg].gather(1, labels[fg, None]).squeeze(1))
+    stats[0] += pos.to(stats.device)
+    stats[1] += (mag[fg].sum(0) - pos).to(stats.device)
+    stats[2] += mag[~fg].sum(0).to(stats.device)
+
+
+@HOOKS.register_module()
+class ClsGradientStatsHook(Hook):
+    """Per-category gradient statistics of the sigmoid classifier.
+
+    The paper's first analysis: how much positive gradient each category
+    receives, and how much negative gradient from foreground RoIs of other
+    categories versus from background RoIs. For every ``DropLoss`` in the
+    model, the gradient of the loss with respect to its logits is taken
+    during backward (a tensor hook on the logits, set by a forward pre-hook
+    of the loss) and summed per category. Every ``interval`` iterations and
+    at the end, the sums over all ranks so far are written to
+    ``<work_dir>/cls_grad_stats.json``, which
+    ``tools/analysis/plot_grad_stats.py`` draws.
+
+    Off unless listed in ``custom_hooks``; one line turns it on::
+
+        custom_hooks = [*_base_.custom_hooks,
+                        dict(type='ClsGradientStatsHook', interval=500)]
+
+    Args:
+        interval (int): Iterations between writes. Defaults to 500.
+        out_file (str): File name in the work dir. Defaults to
+            'cls_grad_stats.json'.
+    """
+
+    priority = 'LOW'
+
+    def __init__(self, interval: int = 500,
+                 out_file: str = 'cls_grad_stats.json') -> None:
+        if interval < 1:
+            raise ValueError(
+                f'ClsGradientStatsHook interval must be >= 1, got {interval}.')
+        self.interval = interval
+        self.out_file = out_file
+        self._losses: List[Tuple[str, DropLoss]] = []
+        self._stats: Dict[str, Tensor] = {}
+        self._handles: List = []
+
+    def before_train(self, runner: Runner) -> None:
+        """Attach to every DropLoss of the model.
+
+        Args:
+            runner (Runner): The runner of the training process.
+        """
+        model = runner.model.module if is_model_wrapper(
+            runner.model) else runner.model
+        self._losses = [(name, m) for name, m in model.named_modules()
+                        if isinstance(m, DropLoss)]
+        if not self._losses:
+            raise ValueError(
+                'ClsGradientStatsHook found no DropLoss in the model; it '
+                "analyses DropLoss heads (use mode='bce' for plain sigmoid "
+                'BCE) — remove the hook or switch the loss.')
+        for name, loss in self._losses:
+            self._stats[name] = torch.zeros(
+                len(STAT_NAMES), loss.num_classes, dtype=torch.float64)
+            self._handles.append(
+                loss.register_forward_pre_hook(
+                    self._make_pre_hook(name), with_kwargs=True))
+
+    def _make_pre_hook(self, name: str):
+
+        def pre_hook(module: nn.Module, args: tuple, kwargs: dict) -> None:
+            cls_score = args[0] if args else kwargs['cls_score']
+            labels = args[1] if len(args) > 1 else kwargs['labels']
+            if module.training and cls_score.requires_grad:
+                cls_score.register_hook(lambda grad: accumulate_cls_gradient(
+                    self._stats[name], grad, labels))
+
+        return pre_hook
+
+    def after_train_iter(self,
+                         runner: Runner,
+                         batch_idx: int,
+                         data_batch: Optional[dict] = None,
+                         outputs: Optional[dict] = None) -> None:
+        """Write the sums every ``interval`` iterations.
+
+        Args:
+            runner (Runner): The runner of the training process.
+            batch_idx (int): Index of the batch in the epoch.
+            data_batch (dict, optional): The batch.
+            outputs (dict, optional): The outputs of the iteration.
+        """
+        if self.every_n_train_iters(runner, self.interval):
+            self._write(runner, runner.iter + 1)
+
+    def after_train(self, runner: Runner) -> None:
+        """Write the final sums and detach from the losses.
+
+        Args:
+            runner (Runner): The runner of the training process.
+        """
+        self._write(runner, runner.iter)
+        for handle in self._handles:
+            handle.remove()
+        self._handles = []
+
+    def _write(self, runner: Runner, num_iters: int) -> None:
+        stats = {}
+        for name, loss in self._losses:
+            total = self._stats[name].clone()
+            if torch_dist.is_available() and torch_dist.is_initialized():
+                # the process group's device: CUDA for NCCL, CPU for gloo
+                device = 'cuda' if torch_dist.get_backend() == 'nccl' \
+                    else 'cpu'
+                total = total.to(device)
+                torch_dist.all_reduce(total)
+            total = total.cpu()
+            stats[name] = dict(
+                {k: total[i].tolist() for i, k in enumerate(STAT_NAMES)},
+                # None where unset (mode='bce' needs no frequencies)
+                category_freq=[
+                    None if f != f else f
+                    for f in loss.category_freq.tolist()
+                ],
+                tail=loss.tail_mask.cpu().tolist(),
+                mode=loss.mode,
+                lambda_=loss.lambda_)
+        if is_main_process():
+            with open(osp.join(runner.work_dir, self.out_file), 'w',
+                      encoding='utf-8') as f:
+                json.dump(dict(iter=num_iters, losses=stats), f)

@@ -1,0 +1,140 @@
+"""The analysis tools: result tables, Pareto frontier and the plots."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mmdet_droploss.evaluation.eval_results import (named_results,
+                                                    pareto_front,
+                                                    summary_table)
+
+REPO = Path(__file__).resolve().parents[2]
+PNG_MAGIC = b'\x89PNG\r\n\x1a\n'
+
+
+@pytest.mark.parametrize('points,front', [
+    ([(1, 1)], [0]),
+    ([(1, 3), (2, 2), (3, 1)], [0, 1, 2]),          # a trade-off: all on it
+    ([(1, 1), (2, 2), (3, 1)], [1, 2]),             # (1, 1) dominated
+    ([(2, 2), (2, 2), (1, 1)], [0, 1]),             # ties stay
+    ([(3, 0), (0, 3), (1, 1), (2, 1)], [1, 3, 0]),  # sorted by x
+])
+def test_pareto_front(points, front):
+    assert pareto_front(points) == front
+
+
+def write_results(folder: Path, ap: dict, per_category: list) -> str:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / 'results.eval.json'
+    path.write_text(json.dumps(
+        {'segm': dict(ap, per_category=per_category)}))
+    return str(path)
+
+
+def category(i, freq, count, ap):
+    return dict(id=i, name=f'c{i}', frequency=freq, image_count=count, ap=ap)
+
+
+@pytest.fixture
+def two_runs(tmp_path):
+    cats = [category(1, 'r', 3, 0.0), category(2, 'c', 40, 0.2),
+            category(3, 'f', 500, 0.6), category(4, 'f', 900, -1.0)]
+    base = write_results(
+        tmp_path / 'sigmoid',
+        dict(AP=0.30, APr=0.0, APc=0.2, APf=0.6), cats)
+    ours = write_results(
+        tmp_path / 'droploss',
+        dict(AP=0.35, APr=0.1, APc=0.3, APf=0.55),
+        [dict(c, ap=c['ap'] + 0.1 if c['ap'] >= 0 else -1.0) for c in cats])
+    return [base, ours]
+
+
+def test_summary_table(two_runs):
+    table = summary_table(named_results(two_runs))
+    assert table.splitlines() == [
+        '| method | segm AP | segm APr | segm APc | segm APf |',
+        '|---|---|---|---|---|',
+        '| sigmoid | 30.0 | 0.0 | 20.0 | 60.0 |',
+        '| droploss | 35.0 | 10.0 | 30.0 | 55.0 |',
+    ]
+
+
+def test_named_results_errors(tmp_path, two_runs):
+    with pytest.raises(ValueError, match='1 names for 2 result files'):
+        named_results(two_runs, ['only-one'])
+    bad = tmp_path / 'bad.json'
+    bad.write_text('{"segm": [1, 2]}')
+    with pytest.raises(ValueError, match='not an evaluation result file'):
+        named_results([str(bad)])
+    with pytest.raises(FileNotFoundError, match='does not exist'):
+        named_results([str(tmp_path / 'missing.json')])
+
+
+def run_tool(*args) -> str:
+    proc = subprocess.run([sys.executable, *args], cwd=REPO,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc.stdout
+
+
+def assert_png(path: Path) -> None:
+    data = path.read_bytes()
+    assert data[:8] == PNG_MAGIC and len(data) > 5000
+
+
+def test_collect_results(two_runs, tmp_path):
+    out = tmp_path / 'table.md'
+    printed = run_tool('tools/analysis/collect_results.py', *two_runs,
+                       '--names', 'A', 'B', '--out', str(out))
+    assert '| B | 35.0 | 10.0 | 30.0 | 55.0 |' in printed
+    assert out.read_text().strip() == printed.strip()
+
+
+def test_plot_pareto(two_runs, tmp_path):
+    out = tmp_path / 'pareto.png'
+    run_tool('tools/analysis/plot_pareto.py', *two_runs, '--out', str(out))
+    assert_png(out)
+
+
+def test_plot_pareto_unknown_iou_type(two_runs, tmp_path):
+    proc = subprocess.run(
+        [sys.executable, 'tools/analysis/plot_pareto.py', *two_runs,
+         '--iou-type', 'bbox', '--out', str(tmp_path / 'x.png')],
+        cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert proc.returncode != 0
+    assert "has no 'bbox' results" in proc.stderr
+
+
+def test_plot_ap_by_frequency(two_runs, tmp_path):
+    out = tmp_path / 'ap.png'
+    run_tool('tools/analysis/plot_ap_by_frequency.py', *two_runs,
+             '--bins', '3', '--out', str(out))
+    assert_png(out)
+
+
+def test_plot_grad_stats(tmp_path):
+    stats = dict(
+        iter=10,
+        losses={
+            'roi_head.bbox_head.loss_cls': dict(
+                pos=[5.0, 1.0, 0.1], neg_fg=[2.0, 1.0, 0.5],
+                neg_bg=[9.0, 4.0, 2.0], category_freq=[0.5, 0.1, 0.001],
+                tail=[False, False, True], mode='drop', lambda_=0.01)
+        })
+    path = tmp_path / 'cls_grad_stats.json'
+    path.write_text(json.dumps(stats))
+    out = tmp_path / 'grad.png'
+    run_tool('tools/analysis/plot_grad_stats.py', str(path), '--out',
+             str(out))
+    assert_png(out)
+    # grouped by the LVIS groups of an annotation file
+    ann = tmp_path / 'train.json'
+    ann.write_text(json.dumps(dict(
+        images=[], annotations=[],
+        categories=[dict(id=i + 1, name=f'c{i}', frequency=g)
+                    for i, g in enumerate('fcr')])))
+    run_tool('tools/analysis/plot_grad_stats.py', str(path), '--ann-file',
+             str(ann), '--out', str(out))
+    assert_png(out)

@@ -61,3 +61,8 @@ param_scheduler = [
 optim_wrapper = dict(optimizer=dict(lr=0.005))
 default_hooks = dict(
     logger=dict(interval=20), checkpoint=dict(interval=max_epochs))
+# per-category gradient statistics for tools/analysis/plot_grad_stats.py
+custom_hooks = [
+    *_base_.custom_hooks,
+    dict(type='ClsGradientStatsHook', interval=200)
+]

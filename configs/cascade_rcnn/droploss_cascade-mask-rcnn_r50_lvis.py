@@ -48,4 +48,8 @@ train_dataloader = dict(
         pipeline={{_base_.train_pipeline}}))
 val_evaluator = dict(type='FastLVISMetric')
 test_evaluator = val_evaluator
-custom_hooks = [dict(type='CategoryFrequencyHook')]
+# frequencies from the training set; random streams saved for --resume
+custom_hooks = [
+    dict(type='CategoryFrequencyHook'),
+    dict(type='RandomStateHook')
+]

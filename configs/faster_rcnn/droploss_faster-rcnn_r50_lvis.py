@@ -54,4 +54,8 @@ val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 test_dataloader = val_dataloader
 val_evaluator = dict(type='FastLVISMetric', metric='bbox')
 test_evaluator = val_evaluator
-custom_hooks = [dict(type='CategoryFrequencyHook')]
+# frequencies from the training set; random streams saved for --resume
+custom_hooks = [
+    dict(type='CategoryFrequencyHook'),
+    dict(type='RandomStateHook')
+]

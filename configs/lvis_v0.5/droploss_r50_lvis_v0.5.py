@@ -30,4 +30,8 @@ train_dataloader = dict(
 val_evaluator = dict(type='FastLVISMetric')
 test_evaluator = val_evaluator
 
-custom_hooks = [dict(type='CategoryFrequencyHook')]
+# frequencies from the training set; random streams saved for --resume
+custom_hooks = [
+    dict(type='CategoryFrequencyHook'),
+    dict(type='RandomStateHook')
+]

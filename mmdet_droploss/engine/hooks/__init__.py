@@ -1,5 +1,6 @@
 # Copyright (c) mmdet-droploss contributors. All rights reserved.
 from .category_frequency_hook import CategoryFrequencyHook
 from .cls_gradient_stats_hook import ClsGradientStatsHook
+from .random_state_hook import RandomStateHook
 
-__all__ = ['CategoryFrequencyHook', 'ClsGradientStatsHook']
+__all__ = ['CategoryFrequencyHook', 'ClsGradientStatsHook', 'RandomStateHook']

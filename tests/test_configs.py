@@ -9,6 +9,7 @@ from mmengine.utils import import_modules_from_strings
 
 from mmdet.registry import MODELS
 from mmdet_droploss.models.losses import DropLoss
+from mmdet_droploss.utils import check_class_counts
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / 'configs'
 CONFIGS = sorted(str(p.relative_to(CONFIG_DIR))
@@ -33,8 +34,9 @@ def test_config_builds_droploss_model(path):
         assert head.loss_cls.num_classes == head.num_classes
         assert head.fc_cls.out_features == head.num_classes
         assert mask_classes <= {head.num_classes}
-    assert any(h['type'] == 'CategoryFrequencyHook'
-               for h in cfg.custom_hooks)
+    hooks = {h['type'] for h in cfg.custom_hooks}
+    assert {'CategoryFrequencyHook', 'RandomStateHook'} <= hooks
+    check_class_counts(cfg)  # what tools/train.py checks first
     # LVIS's federated AP for LVIS data, COCO's for exhaustive COCO data
     lvis = cfg.test_dataloader.dataset.type.startswith('LVIS')
     assert cfg.test_evaluator['type'] == ('FastLVISMetric'

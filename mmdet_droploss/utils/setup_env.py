@@ -6,6 +6,8 @@ import torch
 import torch.distributed as dist
 from mmengine.config import Config
 
+from .config_checks import check_class_counts
+
 
 def load_config(path: str,
                 launcher: str = 'none',
@@ -14,7 +16,8 @@ def load_config(path: str,
     """Read a config as MMDetection's tools do.
 
     ``--cfg-options`` are merged in, and the work dir is the one given, else
-    the config's, else ``./work_dirs/<config name>``.
+    the config's, else ``./work_dirs/<config name>``. Disagreeing class
+    counts (box head, loss, frequency list, mask head) fail here.
 
     Args:
         path (str): Config file.
@@ -29,6 +32,7 @@ def load_config(path: str,
     cfg.launcher = launcher
     if cfg_options is not None:
         cfg.merge_from_dict(cfg_options)
+    check_class_counts(cfg)
     if work_dir is not None:
         cfg.work_dir = work_dir
     elif cfg.get('work_dir', None) is None:

@@ -1,0 +1,70 @@
+"""Disagreeing class counts fail when the config is read, naming them all."""
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from mmengine.config import Config
+
+from mmdet_droploss.utils import check_class_counts, class_counts
+
+REPO = Path(__file__).resolve().parents[2]
+MASK_RCNN = 'configs/droploss_r50_lvis.py'
+CASCADE = 'configs/cascade_rcnn/droploss_cascade-mask-rcnn_r50_lvis.py'
+
+
+def config(path: str, **options) -> Config:
+    cfg = Config.fromfile(str(REPO / path))
+    cfg.merge_from_dict(options)
+    return cfg
+
+
+def test_agreeing_counts_pass():
+    cfg = config(MASK_RCNN)
+    check_class_counts(cfg)
+    assert class_counts(cfg.model) == [
+        ('model.roi_head.bbox_head.num_classes', 1203),
+        ('model.roi_head.bbox_head.loss_cls.num_classes', 1203),
+        ('model.roi_head.mask_head.num_classes', 1203),
+    ]
+
+
+@pytest.mark.parametrize('path,options,named', [
+    (MASK_RCNN, {'model.roi_head.mask_head.num_classes': 80},
+     ['model.roi_head.bbox_head.num_classes=1203',
+      'model.roi_head.bbox_head.loss_cls.num_classes=1203',
+      'model.roi_head.mask_head.num_classes=80']),
+    (MASK_RCNN, {'model.roi_head.bbox_head.loss_cls.num_classes': 1230},
+     ['model.roi_head.bbox_head.num_classes=1203',
+      'model.roi_head.bbox_head.loss_cls.num_classes=1230']),
+    (MASK_RCNN, {'model.roi_head.bbox_head.loss_cls.category_freq':
+                 [0.5] * 1230},
+     ['model.roi_head.bbox_head.loss_cls.category_freq (entries)=1230']),
+    (CASCADE, {'model.roi_head.mask_head.num_classes': 1230},
+     ['model.roi_head.bbox_head[2].loss_cls.num_classes=1203',
+      'model.roi_head.mask_head.num_classes=1230']),
+])
+def test_disagreeing_counts_name_every_number(path, options, named):
+    with pytest.raises(ValueError, match='class counts of the config '
+                       'disagree') as err:
+        check_class_counts(config(path, **options))
+    for item in named:
+        assert item in str(err.value)
+
+
+def test_class_agnostic_mask_head_is_not_counted():
+    cfg = config(MASK_RCNN, **{'model.roi_head.mask_head.num_classes': 1,
+                               'model.roi_head.mask_head.class_agnostic':
+                               True})
+    check_class_counts(cfg)
+
+
+def test_train_tool_stops_before_building():
+    proc = subprocess.run(
+        [sys.executable, 'tools/train.py', MASK_RCNN, '--cfg-options',
+         'model.roi_head.mask_head.num_classes=1230'],
+        cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert proc.returncode != 0
+    assert re.search(r'ValueError: The class counts of the config disagree'
+                     r'.*mask_head.num_classes=1230', proc.stderr)

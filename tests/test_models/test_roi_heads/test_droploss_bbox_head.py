@@ -1,3 +1,4 @@
+import logging
 import math
 
 import pytest
@@ -84,3 +85,40 @@ def test_cosine_classifier_gets_the_prior_bias():
                           torch.full((NUM_CLASSES, ), -math.log(999.)))
     cls_score, _ = head(torch.rand(2, 4, 7, 7))
     assert cls_score.shape == (2, NUM_CLASSES)
+
+
+def softmax_head_state(num_classes: int = NUM_CLASSES) -> dict:
+    softmax = MODELS.build(
+        dict(type='Shared2FCBBoxHead', in_channels=4, fc_out_channels=8,
+             roi_feat_size=7, num_classes=num_classes))
+    return softmax.state_dict()
+
+
+@pytest.mark.parametrize('num_classes,kind', [
+    (NUM_CLASSES, f'a softmax classifier: {NUM_CLASSES} classes and '
+     'background'),
+    (80, '81 outputs'),
+])
+def test_softmax_checkpoint_loads_all_but_the_classifier(
+        num_classes, kind):
+    from mmengine.logging import MMLogger
+    from mmengine.runner.checkpoint import load_state_dict
+    records = []
+    handler = logging.Handler(level=logging.WARNING)
+    handler.emit = records.append
+    logger = MMLogger.get_current_instance()
+    logger.addHandler(handler)
+    head = MODELS.build(head_cfg())
+    head.init_weights()
+    prior_bias = head.fc_cls.bias.detach().clone()
+    state = softmax_head_state(num_classes)
+    try:
+        load_state_dict(head, dict(state))
+    finally:
+        logger.removeHandler(handler)
+    message = ' '.join(r.getMessage() for r in records)
+    assert f'fc_cls has {num_classes + 1} outputs ({kind})' in message
+    assert f'DropLossBBoxHead has {NUM_CLASSES} sigmoid outputs' in message
+    assert torch.equal(head.fc_cls.bias, prior_bias)
+    for name in ('shared_fcs.0.weight', 'shared_fcs.1.bias'):
+        assert torch.equal(head.state_dict()[name], state[name]), name

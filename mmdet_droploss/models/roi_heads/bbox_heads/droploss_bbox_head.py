@@ -1,5 +1,6 @@
 # Copyright (c) mmdet-droploss contributors. All rights reserved.
 import torch.nn as nn
+from mmengine.logging import print_log
 from mmengine.model import bias_init_with_prob
 
 from mmdet.models.roi_heads.bbox_heads import Shared2FCBBoxHead
@@ -39,3 +40,34 @@ class DropLossBBoxHead(Shared2FCBBoxHead):
         if self.with_cls and self.fc_cls.bias is not None:
             nn.init.constant_(self.fc_cls.bias,
                               bias_init_with_prob(self.cls_prior_prob))
+
+    def _load_from_state_dict(self, state_dict: dict, prefix: str, *args,
+                              **kwargs) -> None:
+        """Leave out a classifier of another shape, and say why.
+
+        A softmax detector's ``fc_cls`` has C + 1 outputs (a background
+        class); this head has C sigmoid outputs. Its classifier is then not
+        loaded and keeps its initialisation (the prior bias), while every
+        other weight loads, which is what fine-tuning from it needs.
+        """
+        if self.with_cls:
+            key = f'{prefix}fc_cls.weight'
+            rows = self.fc_cls.weight.size(0)
+            if key in state_dict and state_dict[key].size(0) != rows:
+                theirs = state_dict[key].size(0)
+                kind = (f'a softmax classifier: {theirs - 1} classes and '
+                        'background' if theirs == rows + 1 else
+                        f'{theirs} outputs')
+                print_log(
+                    f'Checkpoint classifier {prefix}fc_cls has {theirs} '
+                    f'outputs ({kind}), but {type(self).__name__} has '
+                    f'{rows} sigmoid outputs: {prefix}fc_cls.weight and '
+                    f'.bias are not loaded and keep their initialisation '
+                    f'(prior bias); all other weights load. Fine for '
+                    f'fine-tuning; to test, use a checkpoint trained with '
+                    f'this head.',
+                    logger='current',
+                    level=30)
+                for name in ('weight', 'bias'):
+                    state_dict.pop(f'{prefix}fc_cls.{name}', None)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)

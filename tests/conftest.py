@@ -1,4 +1,5 @@
 import json
+import shutil
 from pathlib import Path
 from typing import Callable
 
@@ -36,3 +37,14 @@ def tiny_lvis(tmp_path_factory) -> dict:
         str(root), seed=0, num_train=8, num_val=4, image_size=96,
         num_active=12, max_objects=4)
     return dict(root=str(root), **paths)
+
+
+@pytest.fixture
+def broken_lvis(tiny_lvis, tmp_path):
+    """A copy of the tiny dataset with one image deleted and one corrupt."""
+    root = tmp_path / 'data'
+    shutil.copytree(tiny_lvis['root'], root)
+    images = sorted((root / 'train2017').glob('*.jpg'))
+    images[0].unlink()
+    images[1].write_bytes(b'not a jpeg')
+    return dict(root=root, missing=str(images[0]), corrupt=str(images[1]))

@@ -1,0 +1,69 @@
+# Copyright (c) mmdet-droploss contributors. All rights reserved.
+from typing import Optional
+
+from mmcv.transforms import LoadImageFromFile
+from mmengine.logging import print_log
+
+from mmdet.registry import TRANSFORMS
+
+ON_ERROR = ('raise', 'skip')
+
+
+@TRANSFORMS.register_module()
+class CheckedLoadImageFromFile(LoadImageFromFile):
+    """``LoadImageFromFile`` that names a missing or corrupt image and the
+    ways out, and skips it only when told to.
+
+    With ``on_error='raise'`` (the default) the run stops with the image's
+    path. With ``on_error='skip'`` a warning with the path is logged and the
+    sample is dropped; in training MMEngine's dataset then draws another
+    sample (up to its ``max_refetch``). Either way nothing passes silently.
+
+    Args:
+        on_error (str): 'raise' or 'skip'. Defaults to 'raise'.
+        **kwargs: Arguments of ``LoadImageFromFile`` (``ignore_empty`` is
+            replaced by ``on_error``).
+    """
+
+    def __init__(self, on_error: str = 'raise', **kwargs) -> None:
+        if on_error not in ON_ERROR:
+            raise ValueError(f'on_error must be one of {ON_ERROR}, got '
+                             f'{on_error!r}.')
+        if 'ignore_empty' in kwargs:
+            raise ValueError(
+                "CheckedLoadImageFromFile takes on_error='skip' instead of "
+                'ignore_empty, which drops images without a word.')
+        super().__init__(**kwargs)
+        self.on_error = on_error
+
+    def transform(self, results: dict) -> Optional[dict]:
+        """Load the image of ``results['img_path']``.
+
+        Args:
+            results (dict): Result dict with ``img_path``.
+
+        Returns:
+            dict | None: The results with the image, or None for a skipped
+            unreadable image.
+        """
+        path = results['img_path']
+        try:
+            loaded = super().transform(results)
+        except (OSError, AssertionError, ValueError) as err:
+            problem = ('is missing' if isinstance(err, FileNotFoundError)
+                       else f'cannot be decoded ({err})')
+            if self.on_error == 'skip':
+                print_log(
+                    f'Skipped image {path}: it {problem}.',
+                    logger='current',
+                    level=30)
+                return None
+            raise RuntimeError(
+                f'Image {path} {problem}. Restore the file, check data_root '
+                'and data_prefix, or skip unreadable images with '
+                "dict(type='CheckedLoadImageFromFile', on_error='skip') as "
+                'the first transform of the pipeline.') from err
+        return loaded
+
+    def __repr__(self) -> str:
+        return super().__repr__()[:-1] + f", on_error='{self.on_error}')"

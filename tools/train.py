@@ -3,6 +3,7 @@
 import argparse
 import os
 
+import torch
 from mmengine.config import DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
@@ -20,7 +21,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('config', help='train config file path')
     parser.add_argument('--work-dir', help='the dir to save logs and models')
     parser.add_argument(
-        '--amp', action='store_true', help='enable automatic mixed precision')
+        '--amp',
+        action='store_true',
+        help='automatic mixed precision: float16 with loss scaling on CUDA, '
+        'bfloat16 autocast on the CPU')
     parser.add_argument(
         '--auto-scale-lr',
         action='store_true',
@@ -55,9 +59,12 @@ def main() -> None:
     cfg = load_config(args.config, args.launcher, args.cfg_options,
                       args.work_dir)
 
-    if args.amp:
+    if args.amp and torch.cuda.is_available():
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.loss_scale = 'dynamic'
+    elif args.amp:
+        # bfloat16 autocast, float32 where mmcv's CPU ops need it
+        cfg.optim_wrapper.type = 'CPUAmpOptimWrapper'
 
     if args.auto_scale_lr:
         if 'auto_scale_lr' not in cfg or 'base_batch_size' not in \

@@ -119,3 +119,14 @@ def test_cfg_options_reach_the_loss(tiny_lvis, tmp_path):
         cwd=REPO, capture_output=True, text=True, timeout=300)
     assert proc.returncode != 0
     assert 'lambda_ must lie in (0, 1), got 1.5' in proc.stderr
+
+
+def test_amp_on_the_cpu(tiny_lvis, tmp_path):
+    """--amp without CUDA trains in bfloat16 autocast, losses finite."""
+    log = run(['tools/train.py', CONFIG, '--amp', '--work-dir',
+               str(tmp_path), '--cfg-options',
+               *reduced_options(tiny_lvis['root']), 'train_cfg.val_interval=2'])
+    assert 'CPUAmpOptimWrapper: bfloat16 autocast' in log
+    losses = [float(v) for v in re.findall(r' loss: (\S+)', log)]
+    assert len(losses) == 4 and all(np.isfinite(losses))
+    assert (tmp_path / 'epoch_1.pth').is_file()

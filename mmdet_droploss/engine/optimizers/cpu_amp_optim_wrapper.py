@@ -1,0 +1,95 @@
+# Copyright (c) mmdet-droploss contributors. All rights reserved.
+from contextlib import contextmanager
+from typing import Any, List
+
+import torch
+from mmengine.logging import print_log
+from mmengine.optim import OptimWrapper
+from torch import nn
+
+from mmdet.models.dense_heads.base_dense_head import BaseDenseHead
+from mmdet.models.roi_heads.bbox_heads import BBoxHead
+from mmdet.models.roi_heads.mask_heads import FCNMaskHead
+from mmdet.models.roi_heads.roi_extractors import BaseRoIExtractor
+from mmdet.registry import OPTIM_WRAPPERS
+
+
+def to_float32(value: Any) -> Any:
+    """``value`` with every lower-precision floating tensor, also inside
+    lists, tuples and dicts, cast to float32."""
+    if isinstance(value, torch.Tensor):
+        return value.float() if value.is_floating_point() else value
+    if isinstance(value, (list, tuple)):
+        return type(value)(to_float32(v) for v in value)
+    if isinstance(value, dict):
+        return {k: to_float32(v) for k, v in value.items()}
+    return value
+
+
+def add_float32_islands(model: nn.Module) -> List:
+    """Keep float32 where CPU bfloat16 autocast cannot go.
+
+    mmcv's CPU kernels (RoIAlign in the RoI extractors, NMS in the heads'
+    post-processing) take float32 only, and the heads' outputs feed box
+    decoding, NMS and the losses. So RoI extractors get float32 features
+    and every dense head, box head and mask head returns float32; the
+    convolutions and linear layers still run in bfloat16. Module hooks on
+    this model only.
+
+    Args:
+        model (nn.Module): The detector.
+
+    Returns:
+        List: The hook handles.
+    """
+    handles = []
+    for module in model.modules():
+        if isinstance(module, BaseRoIExtractor):
+            handles.append(module.register_forward_pre_hook(
+                lambda mod, args: to_float32(args)))
+        elif isinstance(module, (BaseDenseHead, BBoxHead, FCNMaskHead)):
+            handles.append(module.register_forward_hook(
+                lambda mod, args, output: to_float32(output)))
+    return handles
+
+
+@OPTIM_WRAPPERS.register_module()
+class CPUAmpOptimWrapper(OptimWrapper):
+    """Mixed precision on the CPU: bfloat16 autocast in the forward pass.
+
+    What ``tools/train.py --amp`` uses where CUDA is absent (with CUDA it is
+    MMEngine's ``AmpOptimWrapper``). bfloat16 keeps float32's exponent
+    range, so no loss scaling is needed. On first use, float32 islands are
+    set on the model (:func:`add_float32_islands`).
+
+    Args:
+        dtype (str): Autocast dtype, 'bfloat16'. Defaults to 'bfloat16'.
+        **kwargs: Arguments of ``OptimWrapper``.
+    """
+
+    def __init__(self, dtype: str = 'bfloat16', **kwargs) -> None:
+        if dtype != 'bfloat16':
+            raise ValueError(
+                f"CPUAmpOptimWrapper supports dtype='bfloat16' (CPU "
+                f'autocast), got {dtype!r}.')
+        super().__init__(**kwargs)
+        self.dtype = getattr(torch, dtype)
+        self._island_models: List[int] = []
+
+    @contextmanager
+    def optim_context(self, model: nn.Module):
+        """Run the forward pass under CPU bfloat16 autocast.
+
+        Args:
+            model (nn.Module): The model being trained.
+        """
+        if id(model) not in self._island_models:
+            add_float32_islands(model)
+            self._island_models.append(id(model))
+            print_log(
+                'CPUAmpOptimWrapper: bfloat16 autocast on the CPU, float32 '
+                'into the RoI extractors and out of the heads.',
+                logger='current')
+        with super().optim_context(model), torch.autocast(
+                device_type='cpu', dtype=self.dtype):
+            yield

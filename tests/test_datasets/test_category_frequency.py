@@ -3,7 +3,7 @@ import json
 import numpy as np
 import pytest
 
-from mmdet.registry import DATASETS
+from mmdet.registry import DATASETS, MODELS
 from mmdet_droploss.datasets import (count_category_images,
                                      frequencies_from_annotations,
                                      frequencies_from_dataset,
@@ -105,3 +105,16 @@ def test_real_lvis_statistics(lvis_stats, version, num_classes, num_images):
     by_id = sorted(cats, key=lambda c: c['id'])
     assert np.array_equal(
         freq, np.array([c['image_count'] for c in by_id]) / num_images)
+
+
+def test_category_without_images_is_tail(tmp_path):
+    """A category that never occurs in training (id 5 here) has frequency 0,
+    so it is in the tail set for every lambda: background RoIs keep its
+    terms only at rate r, and no foreground RoI discourages it."""
+    path = tmp_path / 'train.json'
+    path.write_text(json.dumps(ann_dict()))
+    freq = frequencies_from_annotations(str(path))
+    assert freq.tolist() == [2 / 3, 0.0, 2 / 3]
+    loss = MODELS.build(dict(type='DropLoss', num_classes=3, lambda_=1e-9,
+                             category_freq=freq.tolist()))
+    assert loss.tail_mask.tolist() == [False, True, False]

@@ -281,3 +281,29 @@ def test_bit_identical_to_dense_bce_with_weights(mode):
     (ref_grad, ) = torch.autograd.grad(ref.sum(), logits)
     assert torch.equal(ours, ref)
     assert torch.equal(grad, ref_grad)
+
+
+@pytest.mark.parametrize('lambda_, num_tail', [(1e-5, 0), (0.9, 4)])
+def test_lambda_with_empty_or_full_tail_warns(lambda_, num_tail):
+    """Decision: a warning, not an error. A small custom dataset may have no
+    category below lambda, and the loss is then plain BCE by definition."""
+    with pytest.warns(UserWarning, match=f'puts {num_tail} of 4 categories '
+                      'in the tail set'):
+        build(lambda_=lambda_)
+
+
+@pytest.mark.parametrize('labels', [[BG, BG, BG], [0, 1, 2, 3], [2, 3]])
+def test_gradient_equals_the_spec(labels):
+    """d loss / dz = w * (sigmoid(z) - t) / N, with w = 1 wherever the
+    spec keeps a term: every term of a batch without foreground, and all
+    but the other tail columns of foreground rows."""
+    labels = torch.tensor(labels)
+    logits = torch.zeros(len(labels), 4, requires_grad=True)
+    build()(logits, labels)['loss_cls'].backward()
+    fg = labels < BG
+    target = F.one_hot(labels.clamp(max=3), 4).float() * fg[:, None]
+    weight = torch.ones(len(labels), 4)
+    tail = torch.tensor([False, False, True, True])
+    weight[fg] = (~tail | (target[fg] > 0)).float()
+    expected = weight * (0.5 - target) / len(labels)
+    assert torch.equal(logits.grad, expected)

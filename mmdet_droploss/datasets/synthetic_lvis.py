@@ -242,7 +242,7 @@ def synthetic_detections(ann: dict,
     Returns:
         List[Dict]: Per image ``img_id``, ``bboxes`` (xyxy), ``scores``,
         ``labels`` (label indices) and, with masks, ``masks`` (RLEs): the
-        records ``FastLVISMetric.process`` keeps.
+        records ``FastLVISMetric.process`` keeps, with ``mask_areas``.
     """
     from pycocotools import mask as mask_util
     rng = np.random.default_rng(seed)
@@ -292,6 +292,7 @@ def synthetic_detections(ann: dict,
                     result['bboxes'].round().astype(int)):
                 masks[max(y1, 0):y2, max(x1, 0):x2, k] = 1
             result['masks'] = mask_util.encode(masks)
+            result['mask_areas'] = masks.sum((0, 1)).astype(np.float32)
         results.append(result)
     return results
 

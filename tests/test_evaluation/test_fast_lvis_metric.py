@@ -77,3 +77,54 @@ def test_unknown_iou_type_is_refused(tiny_lvis):
     with pytest.raises(KeyError, match="'keypoints'"):
         METRICS.build(dict(type='FastLVISMetric', ann_file=tiny_lvis['val'],
                            metric='keypoints'))
+
+
+def test_unjudged_detections_left_out_change_no_number(tiny_lvis, tmp_path,
+                                                      monkeypatch):
+    """compute_metrics leaves out detections of categories LVIS does not
+    judge on their image; lvis-api, given all of them, agrees, and the
+    result file still holds every detection."""
+    with open(tiny_lvis['val'], encoding='utf-8') as f:
+        results = synthetic_detections(json.load(f), 40, seed=2)
+    prefix = str(tmp_path / 'out')
+    metric = METRICS.build(
+        dict(type='FastLVISMetric', ann_file=tiny_lvis['val'],
+             outfile_prefix=prefix, progress=False))
+    ours = metric.compute_metrics(copy.deepcopy(results))
+    cat_ids = sorted(metric.gt.getCatIds())
+    judged = metric.judged_cat_ids
+    monkeypatch.setattr(np, 'float', float, raising=False)
+    gt = LVIS(tiny_lvis['val'])
+    for iou_type in ('bbox', 'segm'):
+        every = lvis_results(results, iou_type, cat_ids)
+        kept = lvis_results(results, iou_type, cat_ids, judged=judged)
+        assert len(kept) < 0.8 * len(every)  # the filter does remove
+        with open(f'{prefix}.{iou_type}.json', encoding='utf-8') as f:
+            assert len(json.load(f)) == len(every)
+        ref = LVISEval(gt, LVISResults(gt, copy.deepcopy(every)), iou_type)
+        ref.run()
+        for key, value in ref.get_results().items():
+            if key in RESULT_KEYS:
+                assert ours[f'{iou_type}_{key}'] == pytest.approx(
+                    float(value), abs=1e-4), (iou_type, key)
+    saved = json.loads((tmp_path / 'out.eval.json').read_text())
+    assert saved['segm']['AP'] == ours['segm_AP']
+    assert {c['frequency'] for c in saved['segm']['per_category']} <= set(
+        'rcf')
+
+
+def test_mask_areas_from_process_equal_rle_areas(tiny_lvis):
+    masks = torch.zeros(3, 20, 30, dtype=torch.bool)
+    masks[0, 2:5, 3:9] = True
+    masks[1, :, :] = True
+    metric = METRICS.build(
+        dict(type='FastLVISMetric', ann_file=tiny_lvis['val']))
+    metric.process({}, [
+        dict(img_id=1, pred_instances=dict(
+            bboxes=torch.zeros(3, 4), scores=torch.ones(3),
+            labels=torch.zeros(3, dtype=torch.long), masks=masks))
+    ])
+    record = metric.results[0]
+    assert record['mask_areas'].tolist() == [18, 600, 0]
+    assert record['mask_areas'].tolist() == mask_util.area(
+        record['masks']).tolist()

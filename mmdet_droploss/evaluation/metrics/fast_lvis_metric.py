@@ -3,7 +3,7 @@ import copy
 import json
 import os.path as osp
 from collections import OrderedDict
-from typing import Dict, List, Optional, Sequence, Union
+from typing import Dict, List, Optional, Sequence, Set, Union
 
 import numpy as np
 from faster_coco_eval import COCO, COCOeval_faster
@@ -31,20 +31,30 @@ RESULT_KEYS = OrderedDict(
     APf='APf')
 
 
-def lvis_results(results: List[dict], iou_type: str, cat_ids: List[int],
-                 max_dets: int = 300) -> List[dict]:
+def lvis_results(results: List[dict],
+                 iou_type: str,
+                 cat_ids: List[int],
+                 max_dets: int = 300,
+                 judged: Optional[Dict[int, Set[int]]] = None) -> List[dict]:
     """Detections in LVIS result format, the best ``max_dets`` per image.
 
     Besides the result fields, each dict carries the ``area`` LVIS
-    evaluates it with (box area, or mask area for 'segm', computed for all
-    masks of an image at once).
+    evaluates it with (box area, or mask area for 'segm': the record's
+    ``mask_areas`` where :meth:`FastLVISMetric.process` stored them, else
+    computed from the RLEs, all masks of an image at once).
 
     Args:
         results (List[dict]): Per image ``img_id``, ``bboxes`` (xyxy),
-            ``scores``, ``labels`` and for 'segm' ``masks`` (RLEs).
+            ``scores``, ``labels`` and for 'segm' ``masks`` (RLEs) and
+            optionally ``mask_areas``.
         iou_type (str): 'bbox' or 'segm'.
         cat_ids (List[int]): Category id of each label.
         max_dets (int): Detections kept per image, over all categories.
+        judged (Dict[int, Set[int]], optional): Per image id, the
+            categories LVIS judges there (annotated or in
+            ``neg_category_ids``). Given, detections of other categories
+            are left out after the ``max_dets`` cut: LVIS ignores them, so
+            the numbers do not change. None keeps all (for result files).
 
     Returns:
         List[dict]: Result dicts with ``image_id``, ``category_id``,
@@ -55,7 +65,11 @@ def lvis_results(results: List[dict], iou_type: str, cat_ids: List[int],
     for result in results:
         order = np.argsort(-result['scores'], kind='stable')[:max_dets]
         img_id = int(result['img_id'])
-        cats = cat_ids[result['labels'][order]].tolist()
+        cats = cat_ids[result['labels'][order]]
+        if judged is not None:
+            keep = np.isin(cats, list(judged.get(img_id, ())))
+            order, cats = order[keep], cats[keep]
+        cats = cats.tolist()
         scores = result['scores'][order].astype(np.float64).tolist()
         if iou_type == 'bbox':
             x1, y1, x2, y2 = result['bboxes'][order].astype(np.float64).T
@@ -74,7 +88,10 @@ def lvis_results(results: List[dict], iou_type: str, cat_ids: List[int],
         ]
         if not rles:
             continue
-        areas = mask_api.area(rles).astype(np.float64).tolist()
+        if 'mask_areas' in result:
+            areas = result['mask_areas'][order].astype(np.float64).tolist()
+        else:
+            areas = mask_api.area(rles).astype(np.float64).tolist()
         dets.extend(
             dict(image_id=img_id, category_id=c, score=sc, segmentation=rle,
                  area=ar) for c, sc, rle, ar in zip(cats, scores, rles, areas))
@@ -187,10 +204,28 @@ class FastLVISMetric(BaseMetric):
         return self._gt
 
     @property
+    def judged_cat_ids(self) -> Dict[int, Set[int]]:
+        """Dict[int, Set[int]]: Per image, the categories LVIS judges
+        there: those annotated and those in ``neg_category_ids``."""
+        judged = {img_id: set(img.get('neg_category_ids', ()))
+                  for img_id, img in self.gt.imgs.items()}
+        for ann in self.gt.dataset['annotations']:
+            judged[ann['image_id']].add(ann['category_id'])
+        return judged
+
+    @property
     def annotated_cat_ids(self) -> List[int]:
         """List[int]: Ids of the categories with ground truth, sorted."""
         return sorted({a['category_id'] for a in self.gt.dataset[
             'annotations']})
+
+    def _check_image_ids(self, img_ids: Set[int]) -> None:
+        unknown = img_ids - set(self.gt.imgs)
+        if unknown:
+            raise ValueError(
+                f'Detections on images not in {self.ann_file}, e.g. '
+                f'{sorted(unknown)[:5]}; evaluate with the annotation file '
+                'of the dataset that was predicted.')
 
     def process(self, data_batch: dict, data_samples: Sequence[dict]) -> None:
         """Keep the predictions of a batch, masks RLE-encoded.
@@ -207,8 +242,11 @@ class FastLVISMetric(BaseMetric):
                 scores=pred['scores'].cpu().numpy(),
                 labels=pred['labels'].cpu().numpy())
             if 'masks' in pred:
-                result['masks'] = encode_mask_results(
-                    pred['masks'].detach().cpu().numpy())
+                masks = pred['masks'].detach()
+                # pixel counts now, while the masks are dense (and maybe on
+                # the GPU): what LVIS's area ranges use, without decoding
+                result['mask_areas'] = masks.flatten(1).sum(1).cpu().numpy()
+                result['masks'] = encode_mask_results(masks.cpu().numpy())
             self.results.append(result)
 
     def evaluate_dets(self, dets: List[dict], iou_type: str) -> Dict:
@@ -228,12 +266,7 @@ class FastLVISMetric(BaseMetric):
         """
         if not dets:
             return {k: -1.0 for k in RESULT_KEYS}
-        unknown = {d['image_id'] for d in dets} - set(self.gt.imgs)
-        if unknown:
-            raise ValueError(
-                f'Detections on images not in {self.ann_file}, e.g. '
-                f'{sorted(unknown)[:5]}; evaluate with the annotation file '
-                'of the dataset that was predicted.')
+        self._check_image_ids({d['image_id'] for d in dets})
         # The results API, built directly: loadRes would recompute every
         # area and box one detection at a time.
         for i, det in enumerate(dets):
@@ -295,18 +328,32 @@ class FastLVISMetric(BaseMetric):
         bar = ProgressBar(1 + 2 * len(self.metrics)) if self.progress \
             else None
         cat_ids = sorted(self.gt.getCatIds())
+        judged = None
+        if not self.format_only:
+            self._check_image_ids({int(r['img_id']) for r in results})
+            judged = self.judged_cat_ids
         for iou_type in [None] + self.metrics:
             if iou_type is not None:
-                dets = lvis_results(results, iou_type, cat_ids,
-                                    self.max_dets)
-                if bar:
-                    bar.update()
                 if self.outfile_prefix is not None:
+                    # the result file keeps every detection (for the
+                    # evaluation server), not only the judged ones
+                    dets = lvis_results(results, iou_type, cat_ids,
+                                        self.max_dets)
                     mkdir_or_exist(
                         osp.dirname(osp.abspath(self.outfile_prefix)))
                     with open(f'{self.outfile_prefix}.{iou_type}.json',
                               'w', encoding='utf-8') as f:
                         json.dump(dets, f)
+                    if judged is not None:
+                        dets = [
+                            d for d in dets
+                            if d['category_id'] in judged[d['image_id']]
+                        ]
+                else:
+                    dets = lvis_results(results, iou_type, cat_ids,
+                                        self.max_dets, judged)
+                if bar:
+                    bar.update()
                 if not self.format_only:
                     numbers = self.evaluate_dets(dets, iou_type)
                     tables.append((iou_type, numbers))

@@ -138,3 +138,23 @@ def test_plot_grad_stats(tmp_path):
     run_tool('tools/analysis/plot_grad_stats.py', str(path), '--ann-file',
              str(ann), '--out', str(out))
     assert_png(out)
+
+
+def test_longtail_benchmark_small(tmp_path):
+    """The benchmark at a toy size: one table row per method and result
+    files the plot tools read."""
+    printed = run_tool('tools/analysis/longtail_benchmark.py',
+                       '--num-classes', '30', '--num-images', '2000',
+                       '--seeds', '2', '--epochs', '1', '--out',
+                       str(tmp_path))
+    rows = [line for line in printed.splitlines()
+            if line.startswith('| ') and '+-' in line]
+    assert [r.split('|')[1].strip() for r in rows] == [
+        'sigmoid', 'eql', 'droploss']
+    files = [str(tmp_path / m / 'results.eval.json')
+             for m in ('sigmoid', 'eql', 'droploss')]
+    runs = named_results(files)
+    assert all(len(r['cls']['per_category']) == 30 for _, r in runs)
+    out = tmp_path / 'pareto.png'
+    run_tool('tools/analysis/plot_pareto.py', *files, '--out', str(out))
+    assert_png(out)

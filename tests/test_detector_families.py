@@ -23,6 +23,23 @@ REDUCED = {
     'model.test_cfg.rcnn.max_per_img': 20,
 }
 
+def train_batch(root: str, with_mask: bool = True) -> dict:
+    """The first two training images of the tiny dataset, collated."""
+    dataset = DATASETS.build(
+        dict(
+            type='LVISV1Dataset',
+            data_root=root,
+            ann_file='annotations/lvis_v1_train.json',
+            data_prefix=dict(img=''),
+            pipeline=[
+                dict(type='LoadImageFromFile'),
+                dict(type='LoadAnnotations', with_bbox=True,
+                     with_mask=with_mask),
+                dict(type='Resize', scale=(96, 96), keep_ratio=True),
+                dict(type='PackDetInputs')
+            ]))
+    return pseudo_collate([dataset[0], dataset[1]])
+
 
 @pytest.mark.parametrize('config, with_mask, num_stages', [
     ('droploss_r50_lvis.py', True, 1),
@@ -44,20 +61,7 @@ def test_train_iteration_and_prediction(tiny_lvis, config, with_mask,
     for loss in losses:
         loss.set_category_freq(freq)
 
-    dataset = DATASETS.build(
-        dict(
-            type='LVISV1Dataset',
-            data_root=tiny_lvis['root'],
-            ann_file='annotations/lvis_v1_train.json',
-            data_prefix=dict(img=''),
-            pipeline=[
-                dict(type='LoadImageFromFile'),
-                dict(type='LoadAnnotations', with_bbox=True,
-                     with_mask=with_mask),
-                dict(type='Resize', scale=(96, 96), keep_ratio=True),
-                dict(type='PackDetInputs')
-            ]))
-    batch = pseudo_collate([dataset[0], dataset[1]])
+    batch = train_batch(tiny_lvis['root'], with_mask)
 
     model.train()
     outputs = model(**model.data_preprocessor(batch, True), mode='loss')

@@ -1,6 +1,7 @@
 # Copyright (c) mmdet-droploss contributors. All rights reserved.
 """Reading the ``*.eval.json`` files that FastLVISMetric and
 ``tools/analysis/longtail_benchmark.py`` write, for tables and plots."""
+import argparse
 import os.path as osp
 from typing import Dict, List, Sequence, Tuple
 
@@ -30,6 +31,22 @@ def load_eval_results(path: str) -> Dict[str, dict]:
             f'{path} is not an evaluation result file: expected '
             '{iou_type: {"AP": ..., "per_category": [...]}}.')
     return results
+
+
+def add_result_arguments(parser: argparse.ArgumentParser) -> None:
+    """The command-line arguments of the tools that read several result
+    files: the files, their names and the IoU type.
+
+    Args:
+        parser (argparse.ArgumentParser): The tool's parser.
+    """
+    parser.add_argument('results', nargs='+', help='*.eval.json files')
+    parser.add_argument('--names', nargs='*', default=[],
+                        help="one name per file (default: each file's "
+                        'folder)')
+    parser.add_argument('--iou-type', default=None,
+                        help="'bbox', 'segm' or 'cls' (default: the files' "
+                        'last type, segm for FastLVISMetric)')
 
 
 def method_name(path: str) -> str:

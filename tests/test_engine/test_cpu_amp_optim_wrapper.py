@@ -5,13 +5,12 @@ from pathlib import Path
 import pytest
 import torch
 from mmengine.config import Config
-from mmengine.dataset import pseudo_collate
 
-from mmdet.registry import DATASETS, MODELS, OPTIM_WRAPPERS
+from mmdet.registry import MODELS, OPTIM_WRAPPERS
 from mmdet_droploss.datasets import frequencies_from_annotations
 from mmdet_droploss.engine.optimizers import CPUAmpOptimWrapper
 
-from test_detector_families import REDUCED
+from test_detector_families import REDUCED, train_batch
 
 CONFIG = Path(__file__).resolve().parents[2] / 'configs/droploss_r50_lvis.py'
 # measured: at most 1e-4 relative at the first iteration; bfloat16 carries
@@ -28,19 +27,8 @@ def model_and_batch(tiny_lvis):
     model.init_weights()
     model.roi_head.bbox_head.loss_cls.set_category_freq(
         frequencies_from_annotations(tiny_lvis['train']))
-    dataset = DATASETS.build(
-        dict(type='LVISV1Dataset', data_root=tiny_lvis['root'],
-             ann_file='annotations/lvis_v1_train.json',
-             data_prefix=dict(img=''),
-             pipeline=[
-                 dict(type='LoadImageFromFile'),
-                 dict(type='LoadAnnotations', with_bbox=True,
-                      with_mask=True),
-                 dict(type='Resize', scale=(96, 96), keep_ratio=True),
-                 dict(type='PackDetInputs')
-             ]))
     model.train()
-    return model, pseudo_collate([dataset[0], dataset[1]])
+    return model, train_batch(tiny_lvis['root'])
 
 
 def losses(model, batch, context) -> dict:

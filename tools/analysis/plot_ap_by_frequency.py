@@ -18,17 +18,12 @@ matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402
 
 from mmdet_droploss.evaluation.eval_results import (  # noqa: E402
-    named_results, per_category_table)
+    add_result_arguments, named_results, per_category_table)
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('results', nargs='+', help='*.eval.json files')
-    parser.add_argument('--names', nargs='*', default=[],
-                        help="series names (default: each file's folder)")
-    parser.add_argument('--iou-type', default=None,
-                        help="'bbox', 'segm' or 'cls' (default: the files' "
-                        'last type)')
+    add_result_arguments(parser)
     parser.add_argument('--bins', type=int, default=8,
                         help='log-spaced image-count bins of the mean line')
     parser.add_argument('--title', default='')

@@ -16,17 +16,12 @@ matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402
 
 from mmdet_droploss.evaluation.eval_results import (  # noqa: E402
-    named_results, pareto_front)
+    add_result_arguments, named_results, pareto_front)
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('results', nargs='+', help='*.eval.json files')
-    parser.add_argument('--names', nargs='*', default=[],
-                        help="point labels (default: each file's folder)")
-    parser.add_argument('--iou-type', default=None,
-                        help="'bbox', 'segm' or 'cls' (default: the files' "
-                        'last type, segm for FastLVISMetric)')
+    add_result_arguments(parser)
     parser.add_argument('--title', default='')
     parser.add_argument('--out', required=True, help='PNG file')
     return parser.parse_args()

@@ -64,7 +64,7 @@ def test_sums_accumulate_and_are_written_every_interval(tmp_path):
     step(model, runner, hook, labels=[3, 3, 3])  # background only
     hook.after_train(runner)
     stats = json.loads(out.read_text())
-    assert stats['iter'] == 3
+    assert stats['iter'] == 3 and stats['iters_summed'] == 3
     loss_stats = stats['losses']['loss_cls']
     assert loss_stats['pos'] == pytest.approx([2 * SIXTH, 0, 2 * SIXTH])
     assert loss_stats['neg_bg'] == pytest.approx([2 * SIXTH + 0.5] * 3)

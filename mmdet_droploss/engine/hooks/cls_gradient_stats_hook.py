@@ -52,7 +52,8 @@ class ClsGradientStatsHook(Hook):
     during backward (a tensor hook on the logits, set by a forward pre-hook
     of the loss) and summed per category. Every ``interval`` iterations and
     at the end, the sums over all ranks so far are written to
-    ``<work_dir>/cls_grad_stats.json``, which
+    ``<work_dir>/cls_grad_stats.json`` (with the iteration reached and the
+    number of iterations summed in this run), which
     ``tools/analysis/plot_grad_stats.py`` draws.
 
     Off unless listed in ``custom_hooks``; one line turns it on::
@@ -78,6 +79,7 @@ class ClsGradientStatsHook(Hook):
         self._losses: List[Tuple[str, DropLoss]] = []
         self._stats: Dict[str, Tensor] = {}
         self._handles: List = []
+        self._num_summed = 0
 
     def before_train(self, runner: Runner) -> None:
         """Attach to every DropLoss of the model.
@@ -125,6 +127,7 @@ class ClsGradientStatsHook(Hook):
             data_batch (dict, optional): The batch.
             outputs (dict, optional): The outputs of the iteration.
         """
+        self._num_summed += 1
         if self.every_n_train_iters(runner, self.interval):
             self._write(runner, runner.iter + 1)
 
@@ -163,4 +166,9 @@ class ClsGradientStatsHook(Hook):
         if is_main_process():
             with open(osp.join(runner.work_dir, self.out_file), 'w',
                       encoding='utf-8') as f:
-                json.dump(dict(iter=num_iters, losses=stats), f)
+                # sums start at zero in every run, a resumed one included
+                json.dump(
+                    dict(
+                        iter=num_iters,
+                        iters_summed=self._num_summed,
+                        losses=stats), f)

@@ -150,7 +150,7 @@ def test_longtail_benchmark_small(tmp_path):
     rows = [line for line in printed.splitlines()
             if line.startswith('| ') and '+-' in line]
     assert [r.split('|')[1].strip() for r in rows] == [
-        'sigmoid', 'eql', 'droploss']
+        'sigmoid', 'eql', 'droploss', 'eql - sigmoid', 'droploss - sigmoid']
     files = [str(tmp_path / m / 'results.eval.json')
              for m in ('sigmoid', 'eql', 'droploss')]
     runs = named_results(files)

@@ -128,3 +128,34 @@ def test_mask_areas_from_process_equal_rle_areas(tiny_lvis):
     assert record['mask_areas'].tolist() == [18, 600, 0]
     assert record['mask_areas'].tolist() == mask_util.area(
         record['masks']).tolist()
+
+
+def test_only_unjudged_detections_score_like_lvis_api(tiny_lvis, monkeypatch):
+    """When no detection survives the judged filter, the numbers are still
+    lvis-api's: 0 where ground truth exists, -1 where none does."""
+    metric = METRICS.build(
+        dict(type='FastLVISMetric', ann_file=tiny_lvis['val'],
+             metric='bbox', progress=False))
+    judged = metric.judged_cat_ids
+    cat_ids = sorted(metric.gt.getCatIds())
+    results = []
+    for img_id in sorted(judged):
+        label = next(i for i, c in enumerate(cat_ids)
+                     if c not in judged[img_id])
+        results.append(dict(
+            img_id=img_id, bboxes=np.array([[1., 1., 30., 30.]] * 3,
+                                           dtype=np.float32),
+            scores=np.array([0.9, 0.8, 0.7], dtype=np.float32),
+            labels=np.array([label] * 3)))
+    assert not lvis_results(results, 'bbox', cat_ids, judged=judged)
+    ours = metric.compute_metrics(results)
+    monkeypatch.setattr(np, 'float', float, raising=False)
+    gt = LVIS(tiny_lvis['val'])
+    ref = LVISEval(gt, LVISResults(gt, lvis_results(results, 'bbox',
+                                                     cat_ids)), 'bbox')
+    ref.run()
+    for key, value in ref.get_results().items():
+        if key in RESULT_KEYS:
+            assert ours[f'bbox_{key}'] == pytest.approx(float(value),
+                                                        abs=1e-4), key
+    assert ours['bbox_AP'] == 0.0

@@ -264,8 +264,6 @@ class FastLVISMetric(BaseMetric):
             category's ``id``, ``name``, ``frequency``, ``image_count`` and
             ``ap`` (-1 where no precision is defined).
         """
-        if not dets:
-            return {k: -1.0 for k in RESULT_KEYS}
         self._check_image_ids({d['image_id'] for d in dets})
         # The results API, built directly: loadRes would recompute every
         # area and box one detection at a time.

@@ -4,11 +4,11 @@ from pathlib import Path
 import pytest
 import torch
 from mmengine.config import Config
-from mmengine.dataset import pseudo_collate
 from mmengine.utils import import_modules_from_strings
 
-from mmdet.registry import DATASETS, MODELS
+from mmdet.registry import MODELS
 from mmdet_droploss.datasets import frequencies_from_annotations
+from mmdet_droploss.datasets.synthetic_lvis import synthetic_train_batch
 from mmdet_droploss.models.losses import DropLoss
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / 'configs'
@@ -25,20 +25,7 @@ REDUCED = {
 
 def train_batch(root: str, with_mask: bool = True) -> dict:
     """The first two training images of the tiny dataset, collated."""
-    dataset = DATASETS.build(
-        dict(
-            type='LVISV1Dataset',
-            data_root=root,
-            ann_file='annotations/lvis_v1_train.json',
-            data_prefix=dict(img=''),
-            pipeline=[
-                dict(type='LoadImageFromFile'),
-                dict(type='LoadAnnotations', with_bbox=True,
-                     with_mask=with_mask),
-                dict(type='Resize', scale=(96, 96), keep_ratio=True),
-                dict(type='PackDetInputs')
-            ]))
-    return pseudo_collate([dataset[0], dataset[1]])
+    return synthetic_train_batch(root, with_mask=with_mask, scale=(96, 96))
 
 
 @pytest.mark.parametrize('config, with_mask, num_stages', [

@@ -10,7 +10,7 @@ per-image fields (``neg_category_ids``, ``not_exhaustive_category_ids``).
 import json
 import os
 import os.path as osp
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -363,3 +363,40 @@ def make_synthetic_coco(out_dir: str,
                         for i, name in enumerate(classes)
                     ]), f)
     return paths
+
+
+def synthetic_train_batch(root: str,
+                          num_images: int = 2,
+                          with_mask: bool = True,
+                          scale: Optional[Tuple[int, int]] = None) -> dict:
+    """The first training images of a synthetic LVIS tree, loaded as the
+    training pipeline does and collated: a batch for tests and benchmarks.
+
+    Args:
+        root (str): Folder written by :func:`make_synthetic_lvis`.
+        num_images (int): Images in the batch. Defaults to 2.
+        with_mask (bool): Load the masks too. Defaults to True.
+        scale (Tuple[int, int], optional): Resize (keeping the ratio) to
+            this scale; None keeps the images' size.
+
+    Returns:
+        dict: ``inputs`` and ``data_samples`` for ``data_preprocessor``.
+    """
+    from mmengine.dataset import pseudo_collate
+
+    from mmdet.registry import DATASETS
+    pipeline = [
+        dict(type='LoadImageFromFile'),
+        dict(type='LoadAnnotations', with_bbox=True, with_mask=with_mask)
+    ]
+    if scale is not None:
+        pipeline.append(dict(type='Resize', scale=scale, keep_ratio=True))
+    pipeline.append(dict(type='PackDetInputs'))
+    dataset = DATASETS.build(
+        dict(
+            type='LVISV1Dataset',
+            data_root=root,
+            ann_file='annotations/lvis_v1_train.json',
+            data_prefix=dict(img=''),
+            pipeline=pipeline))
+    return pseudo_collate([dataset[i] for i in range(num_images)])

@@ -20,13 +20,13 @@ from typing import Dict
 
 import torch
 from mmengine.config import Config
-from mmengine.dataset import pseudo_collate
 from mmengine.registry import init_default_scope
 from mmengine.utils import import_modules_from_strings
 
-from mmdet.registry import DATASETS, MODELS
+from mmdet.registry import MODELS
 from mmdet_droploss.datasets import frequencies_from_annotations
-from mmdet_droploss.datasets.synthetic_lvis import make_synthetic_lvis
+from mmdet_droploss.datasets.synthetic_lvis import (make_synthetic_lvis,
+                                                    synthetic_train_batch)
 from mmdet_droploss.models.losses import DropLoss
 
 CONFIGS = Path(__file__).resolve().parents[2] / 'configs'
@@ -80,19 +80,7 @@ def main() -> None:
         paths = make_synthetic_lvis(tmp, seed=0, num_train=2, num_val=1,
                                     image_size=size, num_active=8,
                                     max_objects=5)
-        dataset = DATASETS.build(
-            dict(
-                type='LVISV1Dataset',
-                data_root=tmp,
-                ann_file='annotations/lvis_v1_train.json',
-                data_prefix=dict(img=''),
-                pipeline=[
-                    dict(type='LoadImageFromFile'),
-                    dict(type='LoadAnnotations', with_bbox=True,
-                         with_mask=True),
-                    dict(type='PackDetInputs')
-                ]))
-        batch = pseudo_collate([dataset[0], dataset[1]])
+        batch = synthetic_train_batch(tmp)
         freq = frequencies_from_annotations(paths['train'])
     torch.manual_seed(0)
     models: Dict[str, torch.nn.Module] = {

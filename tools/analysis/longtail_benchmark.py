@@ -35,6 +35,7 @@ from mmdet.registry import MODELS
 from mmdet.utils import register_all_modules
 
 import mmdet_droploss  # noqa: F401  (registers DropLoss)
+from mmdet_droploss.evaluation.eval_results import GROUP_KEYS
 
 METHODS = {'sigmoid': 'bce', 'eql': 'eql', 'droploss': 'drop'}
 GROUPS = {'r': (1, 10), 'c': (11, 100), 'f': (101, 1000)}
@@ -253,13 +254,13 @@ def run_seed(args: argparse.Namespace,
 
 def group_of(counts: np.ndarray) -> List[str]:
     """The frequency group ('r', 'c', 'f') of every image count."""
-    return ['r' if n <= 10 else 'c' if n <= 100 else 'f' for n in counts]
+    return [next(g for g, (_, high) in GROUPS.items() if n <= high)
+            for n in counts]
 
 
 def main() -> None:
     args = parse_args()
     register_all_modules()
-    torch.set_num_threads(max(1, torch.get_num_threads()))
     start = time.time()
     per_method: Dict[str, List[np.ndarray]] = {m: [] for m in args.methods}
     table: Dict[str, List[Dict[str, float]]] = {m: [] for m in args.methods}
@@ -273,7 +274,7 @@ def main() -> None:
           f'{[int((groups == g).sum()) for g in "rcf"]}), '
           f'{tail} in the tail set (lambda {args.lambda_:.5f}), '
           f'{args.seeds} seeds; AP in %, mean +- std over seeds')
-    keys = ('AP', 'APr', 'APc', 'APf')
+    keys = GROUP_KEYS
     print('| method | ' + ' | '.join(keys) + ' |')
     print('|---|' + '---|' * len(keys))
     for method, rows in table.items():

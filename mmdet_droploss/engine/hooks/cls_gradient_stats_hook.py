@@ -4,8 +4,7 @@ import os.path as osp
 from typing import Dict, List, Optional, Tuple
 
 import torch
-import torch.distributed as torch_dist
-from mmengine.dist import is_main_process
+from mmengine.dist import all_reduce, is_main_process
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
@@ -146,13 +145,7 @@ class ClsGradientStatsHook(Hook):
         stats = {}
         for name, loss in self._losses:
             total = self._stats[name].clone()
-            if torch_dist.is_available() and torch_dist.is_initialized():
-                # the process group's device: CUDA for NCCL, CPU for gloo
-                device = 'cuda' if torch_dist.get_backend() == 'nccl' \
-                    else 'cpu'
-                total = total.to(device)
-                torch_dist.all_reduce(total)
-            total = total.cpu()
+            all_reduce(total)  # on the group's device; a no-op on one rank
             stats[name] = dict(
                 {k: total[i].tolist() for i, k in enumerate(STAT_NAMES)},
                 # None where unset (mode='bce' needs no frequencies)

@@ -1,6 +1,6 @@
 # Copyright (c) mmdet-droploss contributors. All rights reserved.
 from contextlib import contextmanager
-from typing import Any, List
+from typing import Any, List, Set
 
 import torch
 from mmengine.logging import print_log
@@ -74,7 +74,7 @@ class CPUAmpOptimWrapper(OptimWrapper):
                 f'autocast), got {dtype!r}.')
         super().__init__(**kwargs)
         self.dtype = getattr(torch, dtype)
-        self._island_models: List[int] = []
+        self._island_models: Set[int] = set()
 
     @contextmanager
     def optim_context(self, model: nn.Module):
@@ -85,7 +85,7 @@ class CPUAmpOptimWrapper(OptimWrapper):
         """
         if id(model) not in self._island_models:
             add_float32_islands(model)
-            self._island_models.append(id(model))
+            self._island_models.add(id(model))
             print_log(
                 'CPUAmpOptimWrapper: bfloat16 autocast on the CPU, float32 '
                 'into the RoI extractors and out of the heads.',

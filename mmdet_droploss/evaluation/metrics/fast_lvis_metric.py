@@ -367,7 +367,6 @@ class FastLVISMetric(BaseMetric):
                       encoding='utf-8') as f:
                 json.dump(dict(tables), f, indent=1)
         for iou_type, numbers in tables:
-            numbers = dict(numbers)
             per_cat = numbers.pop('per_category', None)
             table = AsciiTable([list(numbers),
                                 [f'{v:.4f}' for v in numbers.values()]])

@@ -1,9 +1,11 @@
 import json
+import logging
 import shutil
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator, List
 
 import pytest
+from mmengine.logging import MMLogger
 
 from mmdet.utils import register_all_modules
 
@@ -48,3 +50,17 @@ def broken_lvis(tiny_lvis, tmp_path):
     images[0].unlink()
     images[1].write_bytes(b'not a jpeg')
     return dict(root=root, missing=str(images[0]), corrupt=str(images[1]))
+
+
+
+@pytest.fixture
+def logged_warnings() -> Iterator[List[logging.LogRecord]]:
+    """Records of the warnings logged to MMEngine's current logger during
+    the test (its own handlers may write to a stream captured elsewhere)."""
+    records: List[logging.LogRecord] = []
+    handler = logging.Handler(level=logging.WARNING)
+    handler.emit = records.append
+    logger = MMLogger.get_current_instance()
+    logger.addHandler(handler)
+    yield records
+    logger.removeHandler(handler)

@@ -1,4 +1,3 @@
-import logging
 import math
 
 import pytest
@@ -100,23 +99,14 @@ def softmax_head_state(num_classes: int = NUM_CLASSES) -> dict:
     (80, '81 outputs'),
 ])
 def test_softmax_checkpoint_loads_all_but_the_classifier(
-        num_classes, kind):
-    from mmengine.logging import MMLogger
+        num_classes, kind, logged_warnings):
     from mmengine.runner.checkpoint import load_state_dict
-    records = []
-    handler = logging.Handler(level=logging.WARNING)
-    handler.emit = records.append
-    logger = MMLogger.get_current_instance()
-    logger.addHandler(handler)
     head = MODELS.build(head_cfg())
     head.init_weights()
     prior_bias = head.fc_cls.bias.detach().clone()
     state = softmax_head_state(num_classes)
-    try:
-        load_state_dict(head, dict(state))
-    finally:
-        logger.removeHandler(handler)
-    message = ' '.join(r.getMessage() for r in records)
+    load_state_dict(head, dict(state))
+    message = ' '.join(r.getMessage() for r in logged_warnings)
     assert f'fc_cls has {num_classes + 1} outputs ({kind})' in message
     assert f'DropLossBBoxHead has {NUM_CLASSES} sigmoid outputs' in message
     assert torch.equal(head.fc_cls.bias, prior_bias)

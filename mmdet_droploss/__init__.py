@@ -4,10 +4,15 @@
 Importing the package registers its loss, head, hook and metric into
 MMDetection's registries.
 """
-from .datasets import *  # noqa: F401,F403
-from .engine import *  # noqa: F401,F403
-from .evaluation import *  # noqa: F401,F403
-from .models import *  # noqa: F401,F403
-from .version import __version__
+from .utils.stack_check import check_stack
+
+# before anything imports mmdet or mmcv's ops: a mismatch is named with its fix
+check_stack()
+
+from .datasets import *  # noqa: E402,F401,F403
+from .engine import *  # noqa: E402,F401,F403
+from .evaluation import *  # noqa: E402,F401,F403
+from .models import *  # noqa: E402,F401,F403
+from .version import __version__  # noqa: E402
 
 __all__ = ['__version__']

@@ -1,0 +1,79 @@
+# Copyright (c) mmdet-droploss contributors. All rights reserved.
+"""DropLoss's loss and gradients on the CPU and on CUDA, same inputs.
+
+Needs PyTorch alone: the loss's tensor operations are loaded from
+``drop_loss_ops.py`` by path. The random drop draws come from each device's
+own generator, so the weights are drawn once on the CPU and given to both;
+the draw on CUDA is checked separately against the keep ratio ``r``.
+Prints the largest differences and exits non-zero when a tolerance fails.
+"""
+import importlib.util
+import sys
+from pathlib import Path
+
+import torch
+
+OPS_PATH = (Path(__file__).resolve().parents[2] / 'mmdet_droploss' /
+            'models' / 'losses' / 'drop_loss_ops.py')
+
+
+def load_ops():
+    spec = importlib.util.spec_from_file_location('drop_loss_ops', OPS_PATH)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def loss_and_grad(ops, logits, labels, weight):
+    logits = logits.detach().clone().requires_grad_()
+    loss = ops.WeightedSigmoidBCE.apply(logits, labels, weight).sum()
+    loss.backward()
+    return loss.detach().double().cpu(), logits.grad.double().cpu()
+
+
+def main() -> int:
+    if not torch.cuda.is_available():
+        print('CUDA is not available')
+        return 1
+    ops = load_ops()
+    g = torch.Generator().manual_seed(0)
+    num_rois, num_classes = 4096, 1203
+    tail = torch.rand(num_classes, generator=g) < 876 / 1203
+    labels = torch.full((num_rois, ), num_classes, dtype=torch.long)
+    labels[:1024] = torch.randint(num_classes, (1024, ), generator=g)
+    logits = torch.randn(num_rois, num_classes, generator=g) * 3 - 4
+
+    r_cpu = ops.drop_keep_ratio(labels, tail)
+    r_gpu = ops.drop_keep_ratio(labels.cuda(), tail.cuda())
+    print(f'keep ratio r: cpu {r_cpu.item():.6f} cuda {r_gpu.item():.6f}')
+    ok = r_cpu.item() == r_gpu.item()
+
+    torch.manual_seed(0)
+    weight = ops.drop_loss_weight(labels, tail, r_cpu)
+    cpu = loss_and_grad(ops, logits, labels, weight)
+    gpu = loss_and_grad(ops, logits.cuda(), labels.cuda(), weight.cuda())
+    loss_rel = ((cpu[0] - gpu[0]).abs() / cpu[0].abs()).item()
+    grad_abs = (cpu[1] - gpu[1]).abs().max().item()
+    print(f'loss cpu {cpu[0].item():.6f} cuda {gpu[0].item():.6f} '
+          f'relative difference {loss_rel:.2e}')
+    print(f'gradient largest absolute difference {grad_abs:.2e} '
+          f'(largest gradient {cpu[1].abs().max().item():.3f})')
+    ok &= loss_rel < 1e-5 and grad_abs < 1e-6
+
+    # the draw on CUDA: background x tail terms kept at rate r
+    w_gpu = ops.drop_loss_weight(labels.cuda(), tail.cuda(), r_gpu)
+    bg = labels.cuda() == num_classes
+    kept = w_gpu[bg][:, tail.cuda()].mean().item()
+    print(f'cuda draw: background x tail kept {kept:.4f} (r {r_gpu.item():.4f}'
+          f', {int(bg.sum()) * int(tail.sum())} terms)')
+    ok &= abs(kept - r_gpu.item()) < 0.01
+    # the draw leaves every other term alone: same weights as the CPU's
+    same = (w_gpu[~bg].cpu() == weight[~bg.cpu()]).all().item()
+    print(f'cuda foreground rows equal the cpu ones: {same}')
+    ok &= bool(same)
+    print('CPU vs CUDA: ' + ('OK' if ok else 'FAILED'))
+    return 0 if ok else 1
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -6,10 +6,11 @@ STAMP := $(VENV)/.installed
 COMPAT_VENV ?= .venv-compat
 COMPAT_STAMP := $(COMPAT_VENV)/.installed
 SETUP_DEPS := pyproject.toml tools/setup_env.sh
-DEMO_CONFIG := configs/demo/droploss_r50_synthetic.py
+DEMO_CONFIG := configs/demo/droploss_r18_synthetic_demo.py
 DEMO_DIR := work_dirs/demo
+DEMO_DATA := data/demo_synthetic
 
-.PHONY: setup setup-compat demo test test-compat clean
+.PHONY: setup setup-compat demo lint test test-compat clean
 
 setup: $(STAMP)
 
@@ -23,11 +24,18 @@ $(COMPAT_STAMP): requirements/gpu-users.txt $(SETUP_DEPS)
 	bash tools/setup_env.sh gpu-users $(COMPAT_VENV)
 	touch $@
 
+# the data the header of $(DEMO_CONFIG) names; the last line of the output
+# names the folder of painted validation images
 demo: setup
-	$(PY) tools/misc/make_synthetic_lvis.py --out data/synthetic_lvis --seed 0
+	$(PY) tools/misc/make_synthetic_lvis.py --out $(DEMO_DATA) --seed 0 \
+		--num-train 240 --num-val 24 --num-active 20 --only-active \
+		--rare-max 10 --common-max 24
 	$(PY) tools/train.py $(DEMO_CONFIG) --work-dir $(DEMO_DIR)
 	$(PY) tools/test.py $(DEMO_CONFIG) $$(cat $(DEMO_DIR)/last_checkpoint) \
-		--work-dir $(DEMO_DIR)
+		--work-dir $(DEMO_DIR) --show-dir vis
+
+lint: setup
+	$(VENV)/bin/ruff check .
 
 test: setup
 	$(PY) -m pytest tests -q
@@ -36,4 +44,4 @@ test-compat: setup-compat
 	$(COMPAT_VENV)/bin/python -m pytest tests -q
 
 clean:
-	rm -rf $(DEMO_DIR) data/synthetic_lvis
+	rm -rf $(DEMO_DIR) $(DEMO_DATA) data/synthetic_lvis

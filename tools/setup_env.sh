@@ -5,7 +5,7 @@
 #          numpy 1.26); requirements/STACK.txt holds its exact versions.
 #   VENV:  default .venv for newest, .venv-compat for gpu-users.
 # The venv first gets torch, numpy and setuptools, then mmcv 2.1.0 with its
-# ops, then everything else from `pip install -e .[tests,analysis]`
+# ops, then everything else from `pip install -e .[tests,analysis,lint]`
 # (pyproject.toml), constrained to the stack's versions. mmcv has no wheel
 # on PyPI: a prebuilt wheel in $MMCV_WHEELS (default ../shared/wheels for
 # newest, ../shared/wheels/torch-2.1.2 for gpu-users) is used when present;
@@ -53,7 +53,7 @@ if ! "$PY" -m pip show -q mmcv >/dev/null 2>&1; then
 fi
 
 # everything else comes from the package's own dependencies
-"${PIP[@]}" -c "$CONSTRAINTS" --no-build-isolation -e ".[tests,analysis]"
+"${PIP[@]}" -c "$CONSTRAINTS" --no-build-isolation -e ".[tests,analysis,lint]"
 "$PY" -c "import mmcv.ops" || { echo "mmcv's ops do not load in $VENV" \
   "(a wheel built for another torch?): delete $VENV and rerun with" \
   "MMCV_WHEELS=none to build mmcv from source" >&2; exit 1; }

@@ -2,12 +2,13 @@
 from pathlib import Path
 
 import pytest
+import torch
 import torch.nn as nn
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmengine.utils import import_modules_from_strings
 
-from mmdet.registry import MODELS
+from mmdet.registry import MODELS, PARAM_SCHEDULERS
 from mmdet_droploss.models.losses import DropLoss
 from mmdet_droploss.utils import check_class_counts
 
@@ -54,6 +55,8 @@ def test_configs_are_discovered():
 @pytest.mark.parametrize('path, mode, sampler', [
     ('droploss_r50_lvis.py', 'drop', 'LVISV1Dataset'),
     ('droploss_r50_rfs_lvis.py', 'drop', 'ClassBalancedDataset'),
+    ('droploss_r50_90k_lvis.py', 'drop', 'LVISV1Dataset'),
+    ('droploss_r50_rfs_90k_lvis.py', 'drop', 'ClassBalancedDataset'),
     ('baselines/sigmoid_r50_lvis.py', 'bce', 'LVISV1Dataset'),
     ('baselines/eql_r50_lvis.py', 'eql', 'LVISV1Dataset'),
 ])
@@ -65,3 +68,48 @@ def test_settings(path, mode, sampler):
     assert cfg.train_dataloader.dataset.type == sampler
     if sampler == 'ClassBalancedDataset':
         assert cfg.train_dataloader.dataset.oversample_thr == 0.0005
+
+
+@pytest.mark.parametrize('path', [
+    'droploss_r50_90k_lvis.py', 'droploss_r50_rfs_90k_lvis.py'])
+def test_authors_90k_schedule_counts_iterations(path):
+    """detectron2's 1x in MMEngine terms: everything counted in iterations.
+    """
+    cfg = Config.fromfile(str(CONFIG_DIR / path))
+    assert cfg.train_cfg == dict(
+        type='IterBasedTrainLoop', max_iters=90000, val_interval=10000)
+    assert cfg.train_dataloader.sampler.type == 'InfiniteSampler'
+    assert cfg.default_hooks.checkpoint.by_epoch is False
+    assert cfg.default_hooks.checkpoint.interval == 10000
+    assert cfg.log_processor.by_epoch is False
+    assert cfg.auto_scale_lr.base_batch_size == 16
+    assert cfg.optim_wrapper.optimizer.lr == 0.02
+    assert all(s.by_epoch is False for s in cfg.param_scheduler)
+
+
+def test_authors_90k_learning_rate_by_iteration():
+    """The schedulers of the 90k config, stepped once per iteration, give
+    the warm-up and the two steps at the iterations detectron2 uses."""
+    cfg = Config.fromfile(str(CONFIG_DIR / 'droploss_r50_90k_lvis.py'))
+    param = nn.Parameter(torch.zeros(1))
+    optimizer = torch.optim.SGD([param], lr=cfg.optim_wrapper.optimizer.lr)
+    schedulers = [
+        PARAM_SCHEDULERS.build(dict(s, optimizer=optimizer))
+        for s in cfg.param_scheduler
+    ]
+    checkpoints = {0: 0.02 * 0.001, 250: None, 500: 0.02, 59999: 0.02,
+                   60000: 0.002, 79999: 0.002, 80000: 0.0002,
+                   89999: 0.0002}
+    lrs = {}
+    for it in range(90000):
+        if it in checkpoints:
+            lrs[it] = optimizer.param_groups[0]['lr']
+        for scheduler in schedulers:
+            scheduler.step()
+    for it, expected in checkpoints.items():
+        if expected is not None:
+            assert lrs[it] == pytest.approx(expected, rel=1e-6), it
+    # linear from 0.001 of 0.02 at iteration 0 to all of it at 499 (the
+    # last iteration MMEngine's LinearLR counts, end - 1)
+    assert lrs[250] == pytest.approx(0.02 * (0.001 + 0.999 * 250 / 499),
+                                     rel=1e-6)

@@ -2,13 +2,15 @@
 """Test a checkpoint; the arguments are MMDetection's ``tools/test.py``'s."""
 import argparse
 import os
+import os.path as osp
 
 from mmengine.config import Config, ConfigDict, DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 from mmdet.evaluation import DumpDetResults
-from mmdet_droploss.utils import load_config, setup_cpu_distributed
+from mmdet_droploss.utils import (check_data_files, load_config,
+                                  setup_cpu_distributed)
 
 # mmengine 0.10.7 calls torch.load without weights_only, which torch 2.6 made
 # default to True; its checkpoints hold more than weights (the message hub's
@@ -66,10 +68,34 @@ def enable_visualization(cfg: Config, args: argparse.Namespace) -> None:
         hooks.visualization.test_out_dir = args.show_dir
 
 
+def log_show_dir(runner: Runner, show_dir: str) -> None:
+    """Say where DetVisualizationHook painted the test images.
+
+    Args:
+        runner (Runner): The runner after ``test()``.
+        show_dir (str): The ``--show-dir`` argument.
+    """
+    # the hook writes to <work_dir>/<timestamp>/<show_dir>, a folder the user
+    # cannot know in advance
+    folder = osp.join(runner.work_dir, runner.timestamp, show_dir)
+    count = len(os.listdir(folder)) if osp.isdir(folder) else 0
+    runner.logger.info(
+        f'{count} images painted with the predictions: {folder}')
+
+
 def main() -> None:
     args = parse_args()
     cfg = load_config(args.config, args.launcher, args.cfg_options,
                       args.work_dir)
+    try:
+        check_data_files(
+            cfg,
+            dataloaders=['test_dataloader'],
+            evaluators=['test_evaluator'],
+            config_path=args.config)
+    except FileNotFoundError as error:
+        # the message says all there is to say; no traceback
+        raise SystemExit(f'tools/test.py: {error}') from None
     cfg.load_from = args.checkpoint
 
     if args.show or args.show_dir:
@@ -92,6 +118,8 @@ def main() -> None:
         runner.test_evaluator.metrics.append(
             DumpDetResults(out_file_path=args.out))
     runner.test()
+    if args.show_dir:
+        log_show_dir(runner, args.show_dir)
 
 
 if __name__ == '__main__':

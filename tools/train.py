@@ -8,7 +8,8 @@ from mmengine.config import DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-from mmdet_droploss.utils import load_config, setup_cpu_distributed
+from mmdet_droploss.utils import (check_data_files, load_config,
+                                  setup_cpu_distributed)
 
 # mmengine 0.10.7 calls torch.load without weights_only, which torch 2.6 made
 # default to True; its checkpoints hold more than weights (the message hub's
@@ -58,6 +59,19 @@ def main() -> None:
     args = parse_args()
     cfg = load_config(args.config, args.launcher, args.cfg_options,
                       args.work_dir)
+    # the runner validates only when all three are set
+    validates = all(
+        cfg.get(k) for k in ('val_cfg', 'val_dataloader', 'val_evaluator'))
+    try:
+        check_data_files(
+            cfg,
+            dataloaders=['train_dataloader'] +
+            (['val_dataloader'] if validates else []),
+            evaluators=['val_evaluator'] if validates else [],
+            config_path=args.config)
+    except FileNotFoundError as error:
+        # the message says all there is to say; no traceback
+        raise SystemExit(f'tools/train.py: {error}') from None
 
     if args.amp and torch.cuda.is_available():
         cfg.optim_wrapper.type = 'AmpOptimWrapper'

@@ -1,6 +1,7 @@
 # Recipe: DropLoss Mask R-CNN R50-FPN on your own long-tailed COCO-format
-# data. Set data_root, classes and lambda_ (README, "Your own data"); the
-# category frequencies are computed from the training annotations.
+# data. Set data_root, classes and lambda_ (docs/data.md, "Your own
+# COCO-format data"); the category frequencies are computed from the
+# training annotations.
 _base_ = '../droploss_r50_lvis.py'
 
 data_root = 'data/my_coco/'

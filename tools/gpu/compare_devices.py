@@ -7,6 +7,7 @@ own generator, so the weights are drawn once on the CPU and given to both;
 the draw on CUDA is checked separately against the keep ratio ``r``.
 Prints the largest differences and exits non-zero when a tolerance fails.
 """
+import argparse
 import importlib.util
 import sys
 from pathlib import Path
@@ -32,6 +33,10 @@ def loss_and_grad(ops, logits, labels, weight):
 
 
 def main() -> int:
+    # no options; --help says what the script does
+    argparse.ArgumentParser(
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     if not torch.cuda.is_available():
         print('CUDA is not available')
         return 1

@@ -1,0 +1,203 @@
+# Copyright (c) mmdet-droploss contributors. All rights reserved.
+import os
+import os.path as osp
+from typing import Iterator, List, Optional, Sequence, Tuple
+
+from mmengine.config import Config
+
+# Where the docs describe the dataset layouts the configs expect.
+DATA_DOC = 'docs/data.md'
+
+# LVIS v1 names no file per image: MMDetection's LVISV1Dataset turns each
+# image's coco_url into '<split>2017/<name>.jpg' under the image folder, and
+# the v1 validation set draws on both COCO folders.
+IMAGE_SUBFOLDERS = {'LVISV1Dataset': ('train2017', 'val2017')}
+
+
+def _type_name(cfg: dict) -> str:
+    obj_type = cfg.get('type', '')
+    return getattr(obj_type, '__name__', obj_type)
+
+
+def _is_local(path: str) -> bool:
+    # s3://, http:// and other backends are not checked
+    return '://' not in path
+
+
+def _join(data_root: str, path: str) -> str:
+    if data_root and not osp.isabs(path):
+        return osp.join(data_root, path)
+    return path
+
+
+def _leaf_datasets(dataset_cfg: dict,
+                   key: str) -> Iterator[Tuple[str, dict]]:
+    """The datasets that read files, through dataset wrappers.
+
+    ``ClassBalancedDataset``, ``RepeatDataset``, ``MultiImageMixDataset``
+    wrap one ``dataset``; ``ConcatDataset`` lists ``datasets``.
+    """
+    if dataset_cfg.get('dataset') is not None:
+        yield from _leaf_datasets(dataset_cfg['dataset'], f'{key}.dataset')
+    elif dataset_cfg.get('datasets') is not None:
+        for i, sub in enumerate(dataset_cfg['datasets']):
+            yield from _leaf_datasets(sub, f'{key}.datasets.{i}')
+    else:
+        yield key, dataset_cfg
+
+
+def _placeholder(path: str, is_dir: bool) -> str:
+    name = osp.basename(osp.normpath(path)) or 'data'
+    return f'/path/to/{name}' + ('/' if is_dir else '')
+
+
+def _evaluator_placeholder(ann_file: str, data_roots: List[str]) -> str:
+    # under a dataset's data_root: keep the path inside it
+    for root in data_roots:
+        if root and ann_file.startswith(osp.join(root, '')):
+            return (_placeholder(root, True) +
+                    ann_file[len(osp.join(root, '')):])
+    return _placeholder(ann_file, False)
+
+
+def _dataset_problems(key: str,
+                      dataset_cfg: dict) -> Tuple[List[str], List[str]]:
+    """Missing files of one dataset, and the overrides that would move it.
+    """
+    missing, overrides = [], []
+    data_root = dataset_cfg.get('data_root') or ''
+    ann_file = dataset_cfg.get('ann_file') or ''
+    prefixes = dataset_cfg.get('data_prefix') or {}
+    if not _is_local(data_root):
+        return missing, overrides
+
+    ann_path = _join(data_root, ann_file)
+    if ann_file and _is_local(ann_path) and not osp.isfile(ann_path):
+        missing.append(f'{key}.ann_file: {ann_path} (annotation file)')
+        if osp.isabs(ann_file) or not data_root:
+            overrides.append(
+                f'{key}.ann_file={_placeholder(ann_file, False)}')
+
+    for name, prefix in prefixes.items():
+        if not isinstance(prefix, str):
+            continue
+        folder = _join(data_root, prefix) or '.'
+        if not _is_local(folder):
+            continue
+        subfolders = IMAGE_SUBFOLDERS.get(_type_name(dataset_cfg), ())
+        wanted = [folder] if not osp.isdir(folder) or not subfolders else [
+            osp.join(folder, sub) for sub in subfolders
+        ]
+        inside = (f', with {"/ and ".join(subfolders)}/ in it'
+                  if subfolders and wanted == [folder] else '')
+        for path in wanted:
+            if not osp.isdir(path):
+                missing.append(f'{key}.data_prefix.{name}: '
+                               f'{osp.join(path, "")} (image folder{inside})')
+        if any(not osp.isdir(p) for p in wanted) and (
+                osp.isabs(prefix) or not data_root):
+            overrides.append(f'{key}.data_prefix.{name}='
+                             f'{_placeholder(folder, True)}')
+
+    if missing and data_root and not any(
+            o.startswith(f'{key}.') for o in overrides):
+        overrides.append(f'{key}.data_root={_placeholder(data_root, True)}')
+    return missing, overrides
+
+
+def _evaluator_ann_files(evaluator_cfg,
+                         key: str) -> Iterator[Tuple[str, str]]:
+    if isinstance(evaluator_cfg, (list, tuple)):
+        for i, metric in enumerate(evaluator_cfg):
+            yield from _evaluator_ann_files(metric, f'{key}.{i}')
+    elif isinstance(evaluator_cfg, dict):
+        if evaluator_cfg.get('metrics') is not None:  # an Evaluator
+            yield from _evaluator_ann_files(evaluator_cfg['metrics'],
+                                            f'{key}.metrics')
+        elif evaluator_cfg.get('ann_file'):
+            yield f'{key}.ann_file', evaluator_cfg['ann_file']
+
+
+def missing_data_files(
+    cfg: Config,
+    dataloaders: Sequence[str] = ('train_dataloader', 'val_dataloader',
+                                  'test_dataloader'),
+    evaluators: Sequence[str] = ('val_evaluator', 'test_evaluator')
+) -> Tuple[List[str], List[str]]:
+    """The dataset files a config names that do not exist.
+
+    Looks at each named dataloader's dataset (through dataset wrappers):
+    its annotation file and its ``data_prefix`` folders, both joined to
+    ``data_root`` as MMEngine's ``BaseDataset`` joins them, relative to the
+    working directory; for ``LVISV1Dataset`` the image folder must hold
+    ``train2017/`` and ``val2017/``, where its ``coco_url`` paths lead. Also
+    the ``ann_file`` of each named evaluator. Remote paths (``s3://``...)
+    are not checked.
+
+    Args:
+        cfg (Config): The config, ``--cfg-options`` merged in.
+        dataloaders (Sequence[str]): Dataloader keys to check; absent or
+            None ones are skipped.
+        evaluators (Sequence[str]): Evaluator keys to check; absent or None
+            ones are skipped.
+
+    Returns:
+        Tuple[List[str], List[str]]: One line per missing file or folder
+        (``key: path (what)``), and the ``--cfg-options`` overrides
+        (``key=/path/to/...``) that would point the config elsewhere.
+    """
+    missing, overrides, data_roots = [], [], []
+    for loader_key in dataloaders:
+        loader = cfg.get(loader_key)
+        if not loader or loader.get('dataset') is None:
+            continue
+        for key, dataset_cfg in _leaf_datasets(loader['dataset'],
+                                               f'{loader_key}.dataset'):
+            data_roots.append(dataset_cfg.get('data_root') or '')
+            lines, keys = _dataset_problems(key, dataset_cfg)
+            missing += [line for line in lines if line not in missing]
+            overrides += [k for k in keys if k not in overrides]
+    for evaluator_key in evaluators:
+        for key, ann_file in _evaluator_ann_files(
+                cfg.get(evaluator_key), evaluator_key):
+            if _is_local(ann_file) and not osp.isfile(ann_file):
+                missing.append(f'{key}: {ann_file} (annotation file)')
+                overrides.append(
+                    f'{key}={_evaluator_placeholder(ann_file, data_roots)}')
+    return missing, overrides
+
+
+def check_data_files(
+    cfg: Config,
+    dataloaders: Sequence[str] = ('train_dataloader', 'val_dataloader',
+                                  'test_dataloader'),
+    evaluators: Sequence[str] = ('val_evaluator', 'test_evaluator'),
+    config_path: Optional[str] = None
+) -> None:
+    """Fail before anything is built when the config's data is not there.
+
+    Without this check a missing LVIS copy surfaces as a long traceback from
+    inside the annotation reader, after the model was built.
+
+    Args:
+        cfg (Config): The config, ``--cfg-options`` merged in.
+        dataloaders (Sequence[str]): Dataloader keys the run uses.
+        evaluators (Sequence[str]): Evaluator keys the run uses.
+        config_path (str, optional): The config file, named in the message.
+
+    Raises:
+        FileNotFoundError: Naming every missing file or folder, where the
+            docs describe the layout, and the ``--cfg-options`` that point
+            the config elsewhere.
+    """
+    missing, overrides = missing_data_files(cfg, dataloaders, evaluators)
+    if not missing:
+        return
+    source = f' of {config_path}' if config_path else ''
+    lines = '\n'.join(f'  {line}' for line in missing)
+    raise FileNotFoundError(
+        f'Dataset files{source} are missing (paths relative to '
+        f'{os.getcwd()}):\n{lines}\n'
+        f'{DATA_DOC} describes the layout the configs expect (LVIS v1, LVIS '
+        'v0.5, COCO format). For data elsewhere, point the config at it:\n'
+        f'  --cfg-options {" ".join(overrides)}')

@@ -10,7 +10,7 @@ DEMO_CONFIG := configs/demo/droploss_r18_synthetic_demo.py
 DEMO_DIR := work_dirs/demo
 DEMO_DATA := data/demo_synthetic
 
-.PHONY: setup setup-compat demo lint test test-compat clean
+.PHONY: setup setup-compat demo demo-data lint test test-compat clean
 
 setup: $(STAMP)
 
@@ -27,12 +27,16 @@ $(COMPAT_STAMP): requirements/gpu-users.txt $(SETUP_DEPS)
 # the data the header of $(DEMO_CONFIG) names; the last line of the output
 # names the folder of painted validation images
 demo: setup
-	$(PY) tools/misc/make_synthetic_lvis.py --out $(DEMO_DATA) --seed 0 \
-		--num-train 240 --num-val 24 --num-active 20 --only-active \
-		--rare-max 10 --common-max 24
+	$(MAKE) demo-data
 	$(PY) tools/train.py $(DEMO_CONFIG) --work-dir $(DEMO_DIR)
 	$(PY) tools/test.py $(DEMO_CONFIG) $$(cat $(DEMO_DIR)/last_checkpoint) \
 		--work-dir $(DEMO_DIR) --show-dir vis
+
+# no setup: tools/gpu/check.sh calls it with PY=python3 on a GPU machine
+demo-data:
+	$(PY) tools/misc/make_synthetic_lvis.py --out $(DEMO_DATA) --seed 0 \
+		--num-train 240 --num-val 24 --num-active 20 --only-active \
+		--rare-max 10 --common-max 24
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -1,4 +1,6 @@
-# The embedded demo: DropLoss R50 on the synthetic LVIS v1-format data of
+# The 1203-category pipeline check (the tests train it; `make demo` runs
+# droploss_r18_synthetic_demo.py): DropLoss R50 on the synthetic LVIS
+# v1-format data of
 # `python tools/misc/make_synthetic_lvis.py --out data/synthetic_lvis`.
 # Data location, image scale and schedule differ from the LVIS config, and
 # the settings that follow from the data's size (lambda, detections).

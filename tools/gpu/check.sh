@@ -74,8 +74,7 @@ DEMO_CONFIG=$(sed -n 's/^DEMO_CONFIG := //p' Makefile)
 WORK="$OUT/demo"
 step demo-data 120 make -s demo-data PY="$PY"
 step demo-train-amp 300 "$PY" tools/train.py "$DEMO_CONFIG" --amp \
-  --work-dir "$WORK" --cfg-options train_cfg.max_epochs=1 \
-  train_cfg.val_interval=1
+  --work-dir "$WORK" --cfg-options train_cfg.max_epochs=1
 step demo-test 180 "$PY" tools/test.py "$DEMO_CONFIG" \
   "$(cat "$WORK/last_checkpoint")" --work-dir "$WORK"
 cat "$OUT/summary.txt"

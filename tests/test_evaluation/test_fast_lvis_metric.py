@@ -37,7 +37,7 @@ def test_same_numbers_as_lvis_api(tiny_lvis, monkeypatch, iou_type,
     ref = ref.get_results()
     assert set(ours) == set(RESULT_KEYS)
     for key in RESULT_KEYS:
-        assert ours[key] == pytest.approx(float(ref[key]), abs=1e-4), key
+        assert ours[key] == pytest.approx(float(ref[key]), abs=1e-6), key
     assert ours['AP'] > 0.02  # the comparison is not between empty results
 
 
@@ -106,7 +106,7 @@ def test_unjudged_detections_left_out_change_no_number(tiny_lvis, tmp_path,
         for key, value in ref.get_results().items():
             if key in RESULT_KEYS:
                 assert ours[f'{iou_type}_{key}'] == pytest.approx(
-                    float(value), abs=1e-4), (iou_type, key)
+                    float(value), abs=1e-6), (iou_type, key)
     saved = json.loads((tmp_path / 'out.eval.json').read_text())
     assert saved['segm']['AP'] == ours['segm_AP']
     assert {c['frequency'] for c in saved['segm']['per_category']} <= set(
@@ -157,5 +157,5 @@ def test_only_unjudged_detections_score_like_lvis_api(tiny_lvis, monkeypatch):
     for key, value in ref.get_results().items():
         if key in RESULT_KEYS:
             assert ours[f'bbox_{key}'] == pytest.approx(float(value),
-                                                        abs=1e-4), key
+                                                        abs=1e-6), key
     assert ours['bbox_AP'] == 0.0

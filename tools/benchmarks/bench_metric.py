@@ -10,17 +10,25 @@ loading, conversion, bbox and segm evaluation are all timed. Runs are
 interleaved; medians are printed, then the largest difference between the
 two evaluators' numbers, then the speed-up.
 
+Besides the standard protocol against lvis-api, ``--modes`` times the
+other protocols of FastLVISMetric on the same detections, each against the
+standard mode in the same run: ``fixed`` (Fixed AP: no per-image cap,
+10,000 per category, bbox + segm) and ``boundary`` (Boundary AP, the
+'boundary' IoU type alone, timed against 'segm' alone). They print their
+medians and ratios.
+
 lvis-api 0.5.3 uses ``np.float``, removed in numpy 1.24: this script lends
 the alias to the reference while it runs (the product never does).
 """
 import argparse
 import copy
+import functools
 import json
 import os.path as osp
 import statistics
 import tempfile
 import time
-from typing import Dict, List
+from typing import Callable, Dict, List, Tuple
 
 import numpy as np
 
@@ -33,10 +41,19 @@ from mmdet_droploss.evaluation.metrics.fast_lvis_metric import (RESULT_KEYS,
 IOU_TYPES = ('bbox', 'segm')
 
 
-def run_ours(ann_file: str, results: List[Dict]) -> Dict[str, float]:
-    metric = FastLVISMetric(ann_file=ann_file, metric=list(IOU_TYPES),
-                            progress=False)
+def run_ours(ann_file: str, results: List[Dict],
+             **kwargs) -> Dict[str, float]:
+    kwargs.setdefault('metric', list(IOU_TYPES))
+    metric = FastLVISMetric(ann_file=ann_file, progress=False, **kwargs)
     return metric.compute_metrics(results)
+
+
+# Protocols timed against FastLVISMetric's standard one: name, then the
+# baseline's and the mode's metric arguments.
+MODES = {
+    'fixed': (dict(), dict(max_dets=None, max_dets_per_cat=10000)),
+    'boundary': (dict(metric=['segm']), dict(metric=['boundary'])),
+}
 
 
 def run_lvis_api(ann_file: str, results: List[Dict]) -> Dict[str, float]:
@@ -69,31 +86,54 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--image-size', type=int, default=256)
     parser.add_argument('--device', default='cpu', choices=['cpu'],
                         help='evaluation runs on the CPU')
+    parser.add_argument('--modes', nargs='*', default=['standard'],
+                        choices=['standard'] + list(MODES),
+                        help='standard: against lvis-api; fixed: Fixed AP '
+                        'against the standard mode; boundary: Boundary AP '
+                        'against segm')
+    parser.add_argument('--mode-images', type=int,
+                        help='validation images of the fixed and boundary '
+                        'modes (default: --images)')
     return parser.parse_args()
 
 
-def main() -> None:
-    args = parse_args()
-    num_images = args.images or (2000 if args.full else 200)
-    with tempfile.TemporaryDirectory() as tmp:
-        paths = make_synthetic_lvis(
-            tmp, seed=0, num_train=10, num_val=num_images,
-            image_size=args.image_size, num_active=1203, max_objects=12)
-        with open(paths['val'], encoding='utf-8') as f:
-            ann = json.load(f)
-        results = synthetic_detections(ann, args.dets, seed=0)
-        print(f'{num_images} images, {len(ann["annotations"])} objects, '
-              f'{args.dets} detections per image, '
-              f'{args.image_size} px, bbox + segm, median of {args.repeats}')
-        times = {'lvis-api': [], 'ours': []}
-        numbers = {}
-        for _ in range(args.repeats):
-            for name, fn in (('lvis-api', run_lvis_api), ('ours', run_ours)):
-                fresh = copy.deepcopy(results)
-                start = time.perf_counter()
-                numbers[name] = fn(paths['val'], fresh)
-                times[name].append(time.perf_counter() - start)
-    med = {name: statistics.median(t) for name, t in times.items()}
+def make_data(tmp: str, num_images: int,
+              args: argparse.Namespace) -> Tuple[str, List[Dict], str]:
+    paths = make_synthetic_lvis(
+        osp.join(tmp, str(num_images)), seed=0, num_train=10,
+        num_val=num_images, image_size=args.image_size, num_active=1203,
+        max_objects=12)
+    with open(paths['val'], encoding='utf-8') as f:
+        ann = json.load(f)
+    results = synthetic_detections(ann, args.dets, seed=0)
+    header = (f'{num_images} images, {len(ann["annotations"])} objects, '
+              f'{args.dets} detections per image, {args.image_size} px, '
+              f'median of {args.repeats}')
+    return paths['val'], results, header
+
+
+def time_interleaved(runs: Dict[str, Callable[[List[Dict]], Dict]],
+                     results: List[Dict], repeats: int
+                     ) -> Tuple[Dict[str, float], Dict[str, Dict]]:
+    """Median seconds of each run (interleaved, fresh copies of the
+    records) and each run's numbers."""
+    times: Dict[str, List[float]] = {name: [] for name in runs}
+    numbers = {}
+    for _ in range(repeats):
+        for name, fn in runs.items():
+            fresh = copy.deepcopy(results)
+            start = time.perf_counter()
+            numbers[name] = fn(fresh)
+            times[name].append(time.perf_counter() - start)
+    return {n: statistics.median(t) for n, t in times.items()}, numbers
+
+
+def bench_standard(ann_file: str, results: List[Dict], header: str,
+                   repeats: int) -> None:
+    print(f'standard mode: {header}, bbox + segm')
+    med, numbers = time_interleaved(
+        {'lvis-api': functools.partial(run_lvis_api, ann_file),
+         'ours': functools.partial(run_ours, ann_file)}, results, repeats)
     for name, t in med.items():
         print(f'{name:>9}: {t:8.2f} s')
     diff = max(abs(numbers['ours'][k] - numbers['lvis-api'][k])
@@ -101,6 +141,38 @@ def main() -> None:
     print(f'largest difference of the {len(numbers["lvis-api"])} numbers: '
           f'{diff:.2e}')
     print(f'speed-up ours vs lvis-api: {med["lvis-api"] / med["ours"]:.2f}')
+
+
+def bench_mode(mode: str, ann_file: str, results: List[Dict], header: str,
+               repeats: int) -> None:
+    base_kwargs, mode_kwargs = MODES[mode]
+    base = 'segm' if mode == 'boundary' else 'standard'
+    print(f'{mode} mode: {header}, {mode_kwargs}')
+    med, numbers = time_interleaved(
+        {base: functools.partial(run_ours, ann_file, **base_kwargs),
+         mode: functools.partial(run_ours, ann_file, **mode_kwargs)},
+        results, repeats)
+    for name, t in med.items():
+        print(f'{name:>9}: {t:8.2f} s')
+    keys = [k for k in numbers[mode] if k.endswith(('_AP', '_APr'))]
+    print('  ' + ', '.join(f'{k} {numbers[mode][k]:.4f}' for k in keys))
+    print(f'{mode} / {base} time: {med[mode] / med[base]:.2f}')
+
+
+def main() -> None:
+    args = parse_args()
+    num_images = args.images or (2000 if args.full else 200)
+    mode_images = args.mode_images or num_images
+    with tempfile.TemporaryDirectory() as tmp:
+        data = {}
+        for mode in args.modes:
+            n = num_images if mode == 'standard' else mode_images
+            if n not in data:
+                data[n] = make_data(tmp, n, args)
+            if mode == 'standard':
+                bench_standard(*data[n], args.repeats)
+            else:
+                bench_mode(mode, *data[n], args.repeats)
 
 
 if __name__ == '__main__':

@@ -2,10 +2,11 @@
 import copy
 import json
 import os.path as osp
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from typing import Dict, List, Optional, Sequence, Set, Union
 
 import numpy as np
+import torch
 from faster_coco_eval import COCO, COCOeval_faster
 from faster_coco_eval.core import mask as mask_api
 from faster_coco_eval.core.faster_eval_api import _C
@@ -17,6 +18,8 @@ from terminaltables import AsciiTable
 
 from mmdet.registry import METRICS
 from mmdet.structures.mask import encode_mask_results
+
+from ..eval_results import write_per_category_csv
 
 # Names we report, and faster-coco-eval's names for them.
 RESULT_KEYS = OrderedDict(
@@ -30,26 +33,115 @@ RESULT_KEYS = OrderedDict(
     APc='APc',
     APf='APf')
 
+# IoU types, and those that need the predicted masks.
+IOU_TYPES = ('bbox', 'segm', 'boundary')
+MASK_IOU_TYPES = ('segm', 'boundary')
+
+# Per-record arrays indexed by detection (``masks`` is a list of RLEs).
+_DET_FIELDS = ('bboxes', 'scores', 'labels', 'mask_areas')
+
+
+def take_detections(result: dict, index: np.ndarray) -> dict:
+    """A record with only the detections ``index`` selects, in that order.
+
+    Args:
+        result (dict): A record of :meth:`FastLVISMetric.process`.
+        index (np.ndarray): Detection indices, shape (k, ).
+
+    Returns:
+        dict: A new record; ``img_id`` and other fields are shared.
+    """
+    out = dict(result)
+    for key in _DET_FIELDS:
+        if key in result:
+            out[key] = result[key][index]
+    if 'masks' in result:
+        out['masks'] = [result['masks'][i] for i in index]
+    return out
+
+
+def cap_per_image(results: List[dict],
+                  max_dets: Optional[int]) -> List[dict]:
+    """Each record's detections by descending score, the first ``max_dets``.
+
+    The sort is stable (ties keep the record's order), as lvis-api's
+    per-image cap and the order the result file lists detections in.
+
+    Args:
+        results (List[dict]): Records of :meth:`FastLVISMetric.process`.
+        max_dets (int, optional): Detections kept per image; None keeps
+            all.
+
+    Returns:
+        List[dict]: New records, sorted and cut.
+    """
+    return [
+        take_detections(
+            r, np.argsort(-r['scores'], kind='stable')[:max_dets])
+        for r in results
+    ]
+
+
+def top_k_per_category(results: List[dict], k: int) -> List[dict]:
+    """Each category's ``k`` best detections over all records.
+
+    The order is lvis-api's (``lvis_challenge_2021``
+    ``limit_dets_per_cat``): a stable sort on descending score over the
+    detections in result order (records in list order, each record's
+    detections in its order), so that of tied scores the earlier ones
+    stay. The global top ``k`` of a list is also the top ``k`` of the
+    union of its parts' top ``k`` (each part in list order), which lets
+    :meth:`FastLVISMetric.process` and the ranks cut early.
+
+    Args:
+        results (List[dict]): Records with ``scores`` and ``labels``
+            (shape (n, )), each sorted as :func:`cap_per_image` leaves it.
+        k (int): Detections kept per category.
+
+    Returns:
+        List[dict]: New records (same images, same order) with only the
+        kept detections, in their original order.
+    """
+    sizes = [len(r['scores']) for r in results]
+    if not sum(sizes):
+        return list(results)
+    scores = np.concatenate([r['scores'] for r in results])
+    labels = np.concatenate([r['labels'] for r in results])
+    by_score = np.argsort(-scores, kind='stable')
+    # group by label, each group still in score order
+    by_label = by_score[np.argsort(labels[by_score], kind='stable')]
+    grouped = labels[by_label]
+    rank = np.arange(len(grouped)) - np.searchsorted(grouped, grouped)
+    keep = np.zeros(len(scores), dtype=bool)
+    keep[by_label[rank < k]] = True
+    starts = np.cumsum([0] + sizes)
+    return [
+        take_detections(r, np.flatnonzero(keep[s:s + n]))
+        for r, s, n in zip(results, starts, sizes)
+    ]
+
 
 def lvis_results(results: List[dict],
                  iou_type: str,
                  cat_ids: List[int],
-                 max_dets: int = 300,
+                 max_dets: Optional[int] = 300,
                  judged: Optional[Dict[int, Set[int]]] = None) -> List[dict]:
     """Detections in LVIS result format, the best ``max_dets`` per image.
 
     Besides the result fields, each dict carries the ``area`` LVIS
-    evaluates it with (box area, or mask area for 'segm': the record's
-    ``mask_areas`` where :meth:`FastLVISMetric.process` stored them, else
-    computed from the RLEs, all masks of an image at once).
+    evaluates it with (box area, or mask area for 'segm' and 'boundary':
+    the record's ``mask_areas`` where :meth:`FastLVISMetric.process`
+    stored them, else computed from the RLEs, all masks of an image at
+    once).
 
     Args:
         results (List[dict]): Per image ``img_id``, ``bboxes`` (xyxy),
-            ``scores``, ``labels`` and for 'segm' ``masks`` (RLEs) and
-            optionally ``mask_areas``.
-        iou_type (str): 'bbox' or 'segm'.
+            ``scores``, ``labels`` and for 'segm' and 'boundary' ``masks``
+            (RLEs) and optionally ``mask_areas``.
+        iou_type (str): 'bbox', 'segm' or 'boundary'.
         cat_ids (List[int]): Category id of each label.
-        max_dets (int): Detections kept per image, over all categories.
+        max_dets (int, optional): Detections kept per image, over all
+            categories; None keeps all.
         judged (Dict[int, Set[int]], optional): Per image id, the
             categories LVIS judges there (annotated or in
             ``neg_category_ids``). Given, detections of other categories
@@ -130,29 +222,48 @@ class SparseLVISEval(COCOeval_faster):
 
 @METRICS.register_module()
 class FastLVISMetric(BaseMetric):
-    """LVIS box and mask AP under LVIS's federated rules, without lvis-api.
+    """LVIS box, mask and boundary AP under LVIS's federated rules, without
+    lvis-api.
 
-    Reports AP, AP50, AP75, APs, APm, APl, APr, APc, APf for each IoU type,
-    with at most ``max_dets`` detections per image (the highest scoring,
-    over all categories, as LVIS counts them). Detections of a category
-    that is neither annotated nor listed in the image's
-    ``neg_category_ids`` are not judged; those of a category in
-    ``not_exhaustive_category_ids`` count no false positive. The
-    evaluation core is faster-coco-eval's C++ LVIS mode, which works with
-    numpy 2 (lvis-api 0.5.3 does not) and agrees with lvis-api to 1e-4.
+    Reports AP, AP50, AP75, APs, APm, APl, APr, APc, APf for each IoU type.
+    Which detections count follows lvis-api (its ``lvis_challenge_2021``
+    branch for the options beyond 0.5.3): at most ``max_dets`` per image
+    (the highest scoring, over all categories), then, with
+    ``max_dets_per_cat``, the K best of each category over the whole
+    dataset (Fixed AP, Dave et al. 2021: ``max_dets=None,
+    max_dets_per_cat=10000``), then LVIS's federated rules: detections of
+    a category that is neither annotated nor listed in the image's
+    ``neg_category_ids`` are not judged (they still use up their
+    category's K), those of a category in ``not_exhaustive_category_ids``
+    count no false positive. 'boundary' is Boundary AP (Cheng et al.
+    2021): the IoU of a mask pair is the smaller of their mask IoU and
+    their boundary IoU. The evaluation core is faster-coco-eval's C++
+    LVIS mode, which works with numpy 2 (lvis-api 0.5.3 does not) and
+    gives lvis-api's numbers.
 
     Args:
         ann_file (str): Path of the LVIS-format annotation file.
-        metric (str | Sequence[str]): 'bbox' and/or 'segm'.
-            Defaults to ('bbox', 'segm').
-        max_dets (int): Detections kept per image. Defaults to 300.
-        classwise (bool): Also log per-category AP. Defaults to False.
+        metric (str | Sequence[str]): 'bbox', 'segm' and/or 'boundary'
+            (the last two need masks in the predictions). Defaults to
+            ('bbox', 'segm').
+        max_dets (int, optional): Detections kept per image; None keeps
+            all (Fixed AP). Defaults to 300.
+        max_dets_per_cat (int, optional): Detections kept per category
+            over the dataset (10000 for Fixed AP); None keeps all.
+            Defaults to None.
+        boundary_dilation_ratio (float): Width of the boundary band of
+            'boundary', as a fraction of the image diagonal. Defaults to
+            0.02.
+        classwise (bool): Also log the per-category AP, and write it to
+            ``outfile_prefix``.{iou_type}.per_category.csv. Defaults to
+            False.
         format_only (bool): Only write the results to
-            ``outfile_prefix``.{bbox,segm}.json. Defaults to False.
+            ``outfile_prefix``.{iou_type}.json. Defaults to False.
         outfile_prefix (str, optional): Prefix of the result files; None
-            writes none. Besides the detections, an evaluation writes
-            ``outfile_prefix``.eval.json: per IoU type the reported numbers
-            and ``per_category`` (id, name, frequency group, training image
+            writes none. Besides the detections (after the caps), an
+            evaluation writes ``outfile_prefix``.eval.json: per IoU type
+            the reported numbers, the ``protocol`` (caps, dilation) and
+            ``per_category`` (id, name, frequency group, training image
             count and AP of every annotated category), which
             ``tools/analysis/plot_*.py`` read.
         collect_device (str): 'cpu' or 'gpu'. Defaults to 'cpu'.
@@ -167,7 +278,9 @@ class FastLVISMetric(BaseMetric):
     def __init__(self,
                  ann_file: str,
                  metric: Union[str, Sequence[str]] = ('bbox', 'segm'),
-                 max_dets: int = 300,
+                 max_dets: Optional[int] = 300,
+                 max_dets_per_cat: Optional[int] = None,
+                 boundary_dilation_ratio: float = 0.02,
                  classwise: bool = False,
                  format_only: bool = False,
                  outfile_prefix: Optional[str] = None,
@@ -178,19 +291,39 @@ class FastLVISMetric(BaseMetric):
         super().__init__(collect_device=collect_device, prefix=prefix)
         self.metrics = [metric] if isinstance(metric, str) else list(metric)
         for m in self.metrics:
-            if m not in ('bbox', 'segm'):
+            if m not in IOU_TYPES:
                 raise KeyError(
-                    f"FastLVISMetric evaluates 'bbox' and 'segm', got {m!r}.")
+                    f'FastLVISMetric: unknown metric {m!r}; choose from '
+                    f'{list(IOU_TYPES)} (e.g. metric=[\'bbox\', \'segm\']).')
+        for name, value in (('max_dets', max_dets),
+                            ('max_dets_per_cat', max_dets_per_cat)):
+            if value is not None and (isinstance(value, bool)
+                                      or not isinstance(value, int)
+                                      or value < 1):
+                raise ValueError(
+                    f'{name} must be a positive integer or None (no cap), '
+                    f'got {value!r}; Fixed AP uses max_dets=None, '
+                    'max_dets_per_cat=10000.')
+        if not boundary_dilation_ratio > 0:
+            raise ValueError(
+                'boundary_dilation_ratio must be positive (the boundary '
+                'band as a fraction of the image diagonal; 0.02 is the '
+                f'standard), got {boundary_dilation_ratio!r}.')
         if format_only and outfile_prefix is None:
             raise ValueError('format_only needs outfile_prefix.')
         self.ann_file = ann_file
         self.max_dets = max_dets
+        self.max_dets_per_cat = max_dets_per_cat
+        self.boundary_dilation_ratio = float(boundary_dilation_ratio)
         self.classwise = classwise
         self.format_only = format_only
         self.outfile_prefix = outfile_prefix
         self.backend_args = backend_args
         self.progress = progress
         self._gt: Optional[COCO] = None
+        # detections held, and held after the last per-category cut
+        self._num_held = 0
+        self._num_after_cut = 0
 
     @property
     def gt(self) -> COCO:
@@ -219,6 +352,45 @@ class FastLVISMetric(BaseMetric):
         return sorted({a['category_id'] for a in self.gt.dataset[
             'annotations']})
 
+    def protocol(self, iou_type: str) -> Dict[str, object]:
+        """The evaluation settings that define the numbers of an IoU type.
+
+        Args:
+            iou_type (str): 'bbox', 'segm' or 'boundary'.
+
+        Returns:
+            Dict[str, object]: ``max_dets_per_image`` and
+            ``max_dets_per_category`` (None: no cap) and, for 'boundary',
+            ``boundary_dilation_ratio``.
+        """
+        out: Dict[str, object] = dict(
+            max_dets_per_image=self.max_dets,
+            max_dets_per_category=self.max_dets_per_cat)
+        if iou_type == 'boundary':
+            out['boundary_dilation_ratio'] = self.boundary_dilation_ratio
+        return out
+
+    def describe_protocol(self, iou_type: str) -> str:
+        """One line naming the protocol, for the printed table.
+
+        Args:
+            iou_type (str): 'bbox', 'segm' or 'boundary'.
+
+        Returns:
+            str: E.g. 'federated, at most 300 detections per image'.
+        """
+        parts = ['federated']
+        parts.append('no per-image cap' if self.max_dets is None else
+                     f'at most {self.max_dets} detections per image')
+        if self.max_dets_per_cat is not None:
+            parts.append(f'at most {self.max_dets_per_cat} per category')
+        if self.max_dets is None and self.max_dets_per_cat is not None:
+            parts.append('Fixed AP')
+        if iou_type == 'boundary':
+            parts.append('IoU = min(mask IoU, boundary IoU), dilation ratio '
+                         f'{self.boundary_dilation_ratio:g}')
+        return ', '.join(parts)
+
     def _check_image_ids(self, img_ids: Set[int]) -> None:
         unknown = img_ids - set(self.gt.imgs)
         if unknown:
@@ -227,27 +399,74 @@ class FastLVISMetric(BaseMetric):
                 f'{sorted(unknown)[:5]}; evaluate with the annotation file '
                 'of the dataset that was predicted.')
 
+    def _check_masks(self, has_masks: bool) -> None:
+        needs = [m for m in self.metrics if m in MASK_IOU_TYPES]
+        if needs and not has_masks:
+            raise ValueError(
+                f'FastLVISMetric metric {needs} needs masks in the '
+                'predictions, and they have none (a detector without a '
+                "mask head?); evaluate with metric='bbox' or a model that "
+                'predicts masks.')
+
     def process(self, data_batch: dict, data_samples: Sequence[dict]) -> None:
         """Keep the predictions of a batch, masks RLE-encoded.
+
+        A record keeps its image's detections by descending score, at most
+        ``max_dets``; with ``max_dets_per_cat``, whenever the held
+        detections have doubled since the last cut, each category is cut
+        to its best ``max_dets_per_cat`` (so memory stays bounded).
 
         Args:
             data_batch (dict): A batch from the dataloader.
             data_samples (Sequence[dict]): Predicted data samples.
         """
+        if not self.results:
+            # evaluate() emptied the list: a new round
+            self._num_held = self._num_after_cut = 0
         for sample in data_samples:
             pred = sample['pred_instances']
+            self._check_masks('masks' in pred)
+            scores = pred['scores'].cpu().numpy()
+            order = np.argsort(-scores, kind='stable')[:self.max_dets]
+            index = torch.from_numpy(order).to(pred['scores'].device)
             result = dict(
                 img_id=sample['img_id'],
-                bboxes=pred['bboxes'].cpu().numpy(),
-                scores=pred['scores'].cpu().numpy(),
-                labels=pred['labels'].cpu().numpy())
+                bboxes=pred['bboxes'][index].cpu().numpy(),
+                scores=scores[order],
+                labels=pred['labels'][index].cpu().numpy())
             if 'masks' in pred:
-                masks = pred['masks'].detach()
+                masks = pred['masks'].detach()[index]
                 # pixel counts now, while the masks are dense (and maybe on
                 # the GPU): what LVIS's area ranges use, without decoding
                 result['mask_areas'] = masks.flatten(1).sum(1).cpu().numpy()
                 result['masks'] = encode_mask_results(masks.cpu().numpy())
             self.results.append(result)
+            self._num_held += len(order)
+        k = self.max_dets_per_cat
+        # The cut keeps every record, emptied or not: collect_results
+        # interleaves the ranks' lists record by record. A sampler's padding
+        # (repeated images) cannot push out a detection of the global top
+        # K: its originals, on other ranks, rank above that detection too.
+        if k is not None and self._num_held > 2 * self._num_after_cut + k:
+            self.results[:] = top_k_per_category(self.results, k)
+            self._num_held = self._num_after_cut = sum(
+                len(r['scores']) for r in self.results)
+
+    def select_detections(self, results: List[dict]) -> List[dict]:
+        """The detections the protocol evaluates: per image the best
+        ``max_dets``, then per category the best ``max_dets_per_cat``.
+
+        Args:
+            results (List[dict]): Records of :meth:`process`, gathered
+                from all ranks, in result order.
+
+        Returns:
+            List[dict]: New records, each sorted by descending score.
+        """
+        records = cap_per_image(results, self.max_dets)
+        if self.max_dets_per_cat is not None:
+            records = top_k_per_category(records, self.max_dets_per_cat)
+        return records
 
     def evaluate_dets(self, dets: List[dict], iou_type: str) -> Dict:
         """LVIS evaluation of result dicts against the ground truth.
@@ -256,7 +475,7 @@ class FastLVISMetric(BaseMetric):
             dets (List[dict]): Result dicts (see :func:`lvis_results`),
                 at most ``max_dets`` per image; ``id`` and ``iscrowd`` are
                 added to them.
-            iou_type (str): 'bbox' or 'segm'.
+            iou_type (str): 'bbox', 'segm' or 'boundary'.
 
         Returns:
             Dict: The numbers of ``RESULT_KEYS`` and, with ``classwise`` or
@@ -281,8 +500,15 @@ class FastLVISMetric(BaseMetric):
             dt,
             iou_type,
             lvis_style=True,
+            boundary_dilation_ratio=self.boundary_dilation_ratio,
             print_function=lambda *args, **kwargs: None)
-        evaluator.params.maxDets = [self.max_dets]
+        if self.max_dets is None:
+            # faster-coco-eval caps each image-category pair (and reserves
+            # images x cap entries): the largest pair's count cuts nothing
+            pairs = Counter((d['image_id'], d['category_id']) for d in dets)
+            evaluator.params.maxDets = [max(pairs.values(), default=1)]
+        else:
+            evaluator.params.maxDets = [self.max_dets]
         evaluator.params.imgIds = sorted(self.gt.getImgIds())
         # A category without ground truth has no AP in LVIS (precision -1,
         # left out of every mean); leaving it out spares its empty pairs.
@@ -325,18 +551,19 @@ class FastLVISMetric(BaseMetric):
         tables = []
         bar = ProgressBar(1 + 2 * len(self.metrics)) if self.progress \
             else None
+        self._check_masks(all('masks' in r for r in results))
         cat_ids = sorted(self.gt.getCatIds())
         judged = None
         if not self.format_only:
             self._check_image_ids({int(r['img_id']) for r in results})
             judged = self.judged_cat_ids
+        records = self.select_detections(results)
         for iou_type in [None] + self.metrics:
             if iou_type is not None:
                 if self.outfile_prefix is not None:
-                    # the result file keeps every detection (for the
-                    # evaluation server), not only the judged ones
-                    dets = lvis_results(results, iou_type, cat_ids,
-                                        self.max_dets)
+                    # the result file keeps every detection the caps keep
+                    # (for the evaluation server), not only the judged ones
+                    dets = lvis_results(records, iou_type, cat_ids, None)
                     mkdir_or_exist(
                         osp.dirname(osp.abspath(self.outfile_prefix)))
                     with open(f'{self.outfile_prefix}.{iou_type}.json',
@@ -348,16 +575,16 @@ class FastLVISMetric(BaseMetric):
                             if d['category_id'] in judged[d['image_id']]
                         ]
                 else:
-                    dets = lvis_results(results, iou_type, cat_ids,
-                                        self.max_dets, judged)
+                    dets = lvis_results(records, iou_type, cat_ids, None,
+                                        judged)
                 if bar:
                     bar.update()
                 if not self.format_only:
                     numbers = self.evaluate_dets(dets, iou_type)
+                    numbers['protocol'] = self.protocol(iou_type)
                     tables.append((iou_type, numbers))
-                    for name, value in numbers.items():
-                        if name != 'per_category':
-                            eval_results[f'{iou_type}_{name}'] = value
+                    for name in RESULT_KEYS:
+                        eval_results[f'{iou_type}_{name}'] = numbers[name]
             if bar:
                 bar.update()
         if bar:
@@ -367,16 +594,31 @@ class FastLVISMetric(BaseMetric):
                       encoding='utf-8') as f:
                 json.dump(dict(tables), f, indent=1)
         for iou_type, numbers in tables:
-            per_cat = numbers.pop('per_category', None)
-            table = AsciiTable([list(numbers),
-                                [f'{v:.4f}' for v in numbers.values()]])
-            logger.info(f'\nLVIS {iou_type} (federated, at most '
-                        f'{self.max_dets} detections per image):\n'
+            table = AsciiTable([list(RESULT_KEYS),
+                                [f'{numbers[k]:.4f}' for k in RESULT_KEYS]])
+            logger.info(f'\nLVIS {iou_type} '
+                        f'({self.describe_protocol(iou_type)}):\n'
                         f'{table.table}')
-            if per_cat is not None and self.classwise:
-                rows = [['category', 'group', 'AP']] + [
-                    [c['name'], c['frequency'], f"{c['ap']:.4f}"]
-                    for c in per_cat if c['ap'] >= 0
-                ]
-                logger.info('\n' + AsciiTable(rows).table)
+            if self.classwise:
+                self._log_per_category(iou_type, numbers['per_category'],
+                                       logger)
         return eval_results
+
+    def _log_per_category(self, iou_type: str, per_cat: List[dict],
+                          logger: MMLogger) -> None:
+        """Log the per-category AP and write it as CSV next to the other
+        result files."""
+        rows = [['id', 'category', 'group', 'train images', 'AP']] + [
+            [str(c['id']), c['name'], str(c['frequency']),
+             str(c['image_count']), f"{c['ap']:.4f}"]
+            for c in per_cat
+        ]
+        logger.info(f'\nLVIS {iou_type} AP per category:\n'
+                    f'{AsciiTable(rows).table}')
+        if self.outfile_prefix is None:
+            logger.info('Set outfile_prefix to also write the per-category '
+                        'AP as CSV.')
+            return
+        path = f'{self.outfile_prefix}.{iou_type}.per_category.csv'
+        write_per_category_csv(path, per_cat)
+        logger.info(f'Per-category {iou_type} AP written to {path}')

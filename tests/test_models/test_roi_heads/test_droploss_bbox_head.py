@@ -2,6 +2,7 @@ import math
 
 import pytest
 import torch
+from mmengine.config import ConfigDict
 
 from mmdet.registry import MODELS
 from mmdet_droploss.models.losses import DropLoss
@@ -112,3 +113,41 @@ def test_softmax_checkpoint_loads_all_but_the_classifier(
     assert torch.equal(head.fc_cls.bias, prior_bias)
     for name in ('shared_fcs.0.weight', 'shared_fcs.1.bias'):
         assert torch.equal(head.state_dict()[name], state[name]), name
+
+
+@pytest.mark.parametrize('max_per_cls, max_per_img, expected', [
+    # class 0 scores 0.9..0.5 on five disjoint boxes, class 1 0.4 on one
+    (2, -1, [(0, 0.9), (0, 0.8), (1, 0.4)]),
+    (1, -1, [(0, 0.9), (1, 0.4)]),
+    (2, 2, [(0, 0.9), (0, 0.8)]),
+    (None, 3, [(0, 0.9), (0, 0.8), (0, 0.7)]),
+])
+def test_per_class_cap_per_image(max_per_cls, max_per_img, expected):
+    head = MODELS.build(head_cfg())
+    probs = torch.full((5, NUM_CLASSES), 0.001)
+    probs[:, 0] = torch.tensor([0.9, 0.8, 0.7, 0.6, 0.5])
+    probs[2, 1] = 0.4
+    rois = torch.tensor([[0., 20. * i, 0., 20. * i + 10., 10.]
+                         for i in range(5)])
+    cfg = ConfigDict(score_thr=0.05, nms=dict(type='nms', iou_threshold=0.5),
+                     max_per_img=max_per_img)
+    if max_per_cls is not None:
+        cfg.max_per_cls = max_per_cls
+    results = head._predict_by_feat_single(
+        rois, torch.logit(probs), torch.zeros(5, 4 * NUM_CLASSES),
+        dict(img_shape=(100, 100)), rcnn_test_cfg=cfg)
+    got = [(int(label), round(float(score), 4))
+           for label, score in zip(results.labels, results.scores)]
+    assert got == expected
+
+
+@pytest.mark.parametrize('bad', [0, -1, 1.5])
+def test_bad_per_class_cap_is_named(bad):
+    head = MODELS.build(head_cfg())
+    cfg = ConfigDict(score_thr=0.05, nms=dict(type='nms', iou_threshold=0.5),
+                     max_per_img=-1, max_per_cls=bad)
+    with pytest.raises(ValueError, match='max_per_cls must be a positive'):
+        head._predict_by_feat_single(
+            torch.tensor([[0., 0., 0., 10., 10.]]), torch.zeros(1, 5),
+            torch.zeros(1, 4 * NUM_CLASSES), dict(img_shape=(100, 100)),
+            rcnn_test_cfg=cfg)

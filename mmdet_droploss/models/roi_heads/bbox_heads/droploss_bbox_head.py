@@ -1,7 +1,14 @@
 # Copyright (c) mmdet-droploss contributors. All rights reserved.
+import copy
+from typing import Optional
+
+import torch
 import torch.nn as nn
+from mmengine.config import ConfigDict
 from mmengine.logging import print_log
 from mmengine.model import bias_init_with_prob
+from mmengine.structures import InstanceData
+from torch import Tensor
 
 from mmdet.models.roi_heads.bbox_heads import Shared2FCBBoxHead
 from mmdet.registry import MODELS
@@ -14,7 +21,15 @@ class DropLossBBoxHead(Shared2FCBBoxHead):
     The classifier has no background logit (its loss, e.g. ``DropLoss``,
     sets the channels and the activation), and its bias starts at
     ``-log((1 - p) / p)`` so that every category begins with score about
-    ``p``, whatever the predictor (``nn.Linear`` or ``NormedLinear``).
+    ``p``, whatever the predictor (``nn.Linear`` or ``NormedLinear``). Its
+    loss is computed at every iteration, also when the batch has no RoI
+    (MMDetection's ``BBoxHead`` then skips it), so that with
+    ``sync_stats=True`` every rank joins DropLoss's collective.
+
+    At test time, ``test_cfg.rcnn.max_per_cls`` (optional) keeps at most
+    that many detections of each class per image (the highest scoring,
+    after NMS), then ``max_per_img`` applies (-1: no cap): what Fixed AP
+    evaluation needs (``configs/droploss_r50_lvis_apfixed.py``).
 
     Args:
         cls_prior_prob (float): Prior probability ``p`` of the classifier's
@@ -33,6 +48,49 @@ class DropLossBBoxHead(Shared2FCBBoxHead):
             raise ValueError(
                 f'cls_prior_prob must lie in (0, 1), got {cls_prior_prob!r}.')
         self.cls_prior_prob = cls_prior_prob
+
+    def loss(self,
+             cls_score: Tensor,
+             bbox_pred: Tensor,
+             rois: Tensor,
+             labels: Tensor,
+             label_weights: Tensor,
+             bbox_targets: Tensor,
+             bbox_weights: Tensor,
+             reduction_override: Optional[str] = None) -> dict:
+        """``BBoxHead.loss``, with the classification loss also for an empty
+        batch.
+
+        A rank that skipped the loss would leave the others waiting in
+        DropLoss's ``all_reduce`` (``sync_stats=True``) for ever; with no
+        RoI the loss is a zero that joins the graph, and it adds nothing to
+        the synchronised counts.
+
+        Args:
+            cls_score (Tensor): Logits of shape (N, C).
+            bbox_pred (Tensor): Box deltas of shape (N, 4) or (N, 4C).
+            rois (Tensor): RoIs of shape (N, 5).
+            labels (Tensor): Labels of shape (N, ), C for background.
+            label_weights (Tensor): RoI weights of shape (N, ).
+            bbox_targets (Tensor): Box targets of shape (N, 4).
+            bbox_weights (Tensor): Box weights of shape (N, 4).
+            reduction_override (str, optional): 'none', 'mean' or 'sum'.
+
+        Returns:
+            dict: The losses.
+        """
+        losses = super().loss(cls_score, bbox_pred, rois, labels,
+                              label_weights, bbox_targets, bbox_weights,
+                              reduction_override)
+        if cls_score is not None and cls_score.numel() == 0:
+            loss_cls = self.loss_cls(
+                cls_score, labels, label_weights, avg_factor=1.,
+                reduction_override=reduction_override)
+            if isinstance(loss_cls, dict):
+                losses.update(loss_cls)
+            else:
+                losses['loss_cls'] = loss_cls
+        return losses
 
     def init_weights(self) -> None:
         """Initialise as MMDetection does, then set the prior bias."""
@@ -71,3 +129,53 @@ class DropLossBBoxHead(Shared2FCBBoxHead):
                 for name in ('weight', 'bias'):
                     state_dict.pop(f'{prefix}fc_cls.{name}', None)
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+    def _predict_by_feat_single(
+            self,
+            roi: Tensor,
+            cls_score: Tensor,
+            bbox_pred: Tensor,
+            img_meta: dict,
+            rescale: bool = False,
+            rcnn_test_cfg: Optional[ConfigDict] = None) -> InstanceData:
+        """MMDetection's post-processing of one image, with the optional
+        per-class cap ``rcnn_test_cfg.max_per_cls``.
+
+        Args:
+            roi (Tensor): RoIs of the image, shape (n, 5).
+            cls_score (Tensor): Classification logits, shape (n, C).
+            bbox_pred (Tensor): Box deltas, shape (n, 4 * C) or (n, 4).
+            img_meta (dict): Image information.
+            rescale (bool): Rescale the boxes to the original image.
+            rcnn_test_cfg (ConfigDict, optional): ``test_cfg.rcnn``.
+
+        Returns:
+            InstanceData: ``bboxes`` (k, 4), ``scores`` (k, ) and
+            ``labels`` (k, ) by descending score.
+        """
+        max_per_cls = None if rcnn_test_cfg is None else rcnn_test_cfg.get(
+            'max_per_cls')
+        if max_per_cls is None:
+            return super()._predict_by_feat_single(
+                roi, cls_score, bbox_pred, img_meta, rescale, rcnn_test_cfg)
+        if isinstance(max_per_cls, bool) or not isinstance(
+                max_per_cls, int) or max_per_cls < 1:
+            raise ValueError(
+                'test_cfg.rcnn.max_per_cls must be a positive integer '
+                f'(detections kept per class and image), got '
+                f'{max_per_cls!r}; remove it for no per-class cap.')
+        uncapped = copy.deepcopy(rcnn_test_cfg)
+        uncapped.max_per_img = -1
+        results = super()._predict_by_feat_single(
+            roi, cls_score, bbox_pred, img_meta, rescale, uncapped)
+        # multiclass_nms returns its detections by descending score: a
+        # stable sort by label keeps that order inside each class
+        labels, order = torch.sort(results.labels, stable=True)
+        first = torch.searchsorted(labels, labels)
+        rank = torch.empty_like(order)
+        rank[order] = torch.arange(len(order), device=order.device) - first
+        results = results[rank < max_per_cls]
+        max_per_img = rcnn_test_cfg.max_per_img
+        if max_per_img > 0:
+            results = results[:max_per_img]
+        return results

@@ -5,9 +5,8 @@ from pathlib import Path
 from typing import Callable, Iterator, List
 
 import pytest
-from mmengine.logging import MMLogger
-
 from mmdet.utils import register_all_modules
+from mmengine.logging import MMLogger
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / 'shared' / 'data'

@@ -4,11 +4,11 @@ from pathlib import Path
 import pytest
 import torch
 import torch.nn as nn
+from mmdet.registry import MODELS, PARAM_SCHEDULERS
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmengine.utils import import_modules_from_strings
 
-from mmdet.registry import MODELS, PARAM_SCHEDULERS
 from mmdet_droploss.models.losses import DropLoss
 from mmdet_droploss.utils import check_class_counts
 

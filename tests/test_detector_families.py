@@ -3,10 +3,10 @@ from pathlib import Path
 
 import pytest
 import torch
+from mmdet.registry import MODELS
 from mmengine.config import Config
 from mmengine.utils import import_modules_from_strings
 
-from mmdet.registry import MODELS
 from mmdet_droploss.datasets import frequencies_from_annotations
 from mmdet_droploss.datasets.synthetic_lvis import synthetic_train_batch
 from mmdet_droploss.models.losses import DropLoss

@@ -4,13 +4,16 @@ import argparse
 import os
 import os.path as osp
 
+from mmdet.evaluation import DumpDetResults
 from mmengine.config import Config, ConfigDict, DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-from mmdet.evaluation import DumpDetResults
-from mmdet_droploss.utils import (check_data_files, load_config,
-                                  setup_cpu_distributed)
+from mmdet_droploss.utils import (
+    check_data_files,
+    load_config,
+    setup_cpu_distributed,
+)
 
 # mmengine 0.10.7 calls torch.load without weights_only, which torch 2.6 made
 # default to True; its checkpoints hold more than weights (the message hub's

@@ -14,7 +14,6 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
-
 from mmdet.datasets import LVISV1Dataset
 
 COCO_HOST = 'http://images.cocodataset.org/'
@@ -382,9 +381,8 @@ def synthetic_train_batch(root: str,
     Returns:
         dict: ``inputs`` and ``data_samples`` for ``data_preprocessor``.
     """
-    from mmengine.dataset import pseudo_collate
-
     from mmdet.registry import DATASETS
+    from mmengine.dataset import pseudo_collate
     pipeline = [
         dict(type='LoadImageFromFile'),
         dict(type='LoadAnnotations', with_bbox=True, with_mask=with_mask)

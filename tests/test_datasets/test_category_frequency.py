@@ -2,12 +2,14 @@ import json
 
 import numpy as np
 import pytest
-
 from mmdet.registry import DATASETS, MODELS
-from mmdet_droploss.datasets import (count_category_images,
-                                     frequencies_from_annotations,
-                                     frequencies_from_dataset,
-                                     load_annotation_file)
+
+from mmdet_droploss.datasets import (
+    count_category_images,
+    frequencies_from_annotations,
+    frequencies_from_dataset,
+    load_annotation_file,
+)
 
 
 def ann_dict() -> dict:

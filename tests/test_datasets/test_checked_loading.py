@@ -2,8 +2,8 @@
 from pathlib import Path
 
 import pytest
-
 from mmdet.registry import DATASETS, TRANSFORMS
+
 from mmdet_droploss.datasets import CheckedLoadImageFromFile  # noqa: F401
 
 

@@ -2,8 +2,8 @@ import hashlib
 from pathlib import Path
 
 from lvis import LVIS
-
 from mmdet.datasets import LVISV1Dataset
+
 from mmdet_droploss.datasets.synthetic_lvis import make_synthetic_lvis
 
 

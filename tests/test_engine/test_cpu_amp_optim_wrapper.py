@@ -4,13 +4,12 @@ from pathlib import Path
 
 import pytest
 import torch
-from mmengine.config import Config
-
 from mmdet.registry import MODELS, OPTIM_WRAPPERS
+from mmengine.config import Config
+from test_detector_families import REDUCED, train_batch
+
 from mmdet_droploss.datasets import frequencies_from_annotations
 from mmdet_droploss.engine.optimizers import CPUAmpOptimWrapper
-
-from test_detector_families import REDUCED, train_batch
 
 CONFIG = Path(__file__).resolve().parents[2] / 'configs/droploss_r50_lvis.py'
 # measured: at most 1e-4 relative at the first iteration; bfloat16 carries

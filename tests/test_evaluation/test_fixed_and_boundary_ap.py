@@ -10,13 +10,16 @@ import numpy as np
 import pytest
 import torch
 from lvis import LVIS, LVISEval, LVISResults
+from mmdet.registry import HOOKS, METRICS
 from mmengine.logging import MessageHub, MMLogger
 from pycocotools import mask as mask_util
 
-from mmdet.registry import HOOKS, METRICS
 from mmdet_droploss.datasets.synthetic_lvis import synthetic_detections
 from mmdet_droploss.evaluation.metrics.fast_lvis_metric import (
-    RESULT_KEYS, lvis_results, top_k_per_category)
+    RESULT_KEYS,
+    lvis_results,
+    top_k_per_category,
+)
 
 
 def load_gt(tiny_lvis) -> dict:

@@ -6,9 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from mmdet_droploss.evaluation.eval_results import (named_results,
-                                                    pareto_front,
-                                                    summary_table)
+from mmdet_droploss.evaluation.eval_results import (
+    named_results,
+    pareto_front,
+    summary_table,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 PNG_MAGIC = b'\x89PNG\r\n\x1a\n'

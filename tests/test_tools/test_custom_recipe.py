@@ -3,10 +3,10 @@ import re
 
 import numpy as np
 import torch
+from test_train_test_e2e import reduced_options, run
 
 from mmdet_droploss.datasets import frequencies_from_annotations
 from mmdet_droploss.datasets.synthetic_lvis import make_synthetic_coco
-from test_train_test_e2e import reduced_options, run
 
 CONFIG = 'configs/custom/droploss_r50_coco_format.py'
 CLASSES = tuple(f'class_{i}' for i in range(8))

@@ -29,10 +29,9 @@ from typing import Dict, List, Tuple
 
 import numpy as np
 import torch
-from torch import Tensor, nn
-
 from mmdet.registry import MODELS
 from mmdet.utils import register_all_modules
+from torch import Tensor, nn
 
 import mmdet_droploss  # noqa: F401  (registers DropLoss)
 from mmdet_droploss.evaluation.eval_results import GROUP_KEYS

@@ -18,7 +18,10 @@ matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402
 
 from mmdet_droploss.evaluation.eval_results import (  # noqa: E402
-    add_result_arguments, named_results, per_category_table)
+    add_result_arguments,
+    named_results,
+    per_category_table,
+)
 
 
 def parse_args() -> argparse.Namespace:

@@ -11,7 +11,6 @@ With ``--ann-file`` (LVIS format, with ``frequency``) categories are grouped
 as rare / common / frequent; without it, as the loss's tail / non-tail.
 """
 import argparse
-import json
 
 import matplotlib
 import numpy as np
@@ -20,9 +19,10 @@ matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402
 
 from mmdet_droploss.datasets.category_frequency import (  # noqa: E402
-    load_annotation_file, read_json)
-from mmdet_droploss.engine.hooks.cls_gradient_stats_hook import \
-    STAT_NAMES  # noqa: E402
+    load_annotation_file,
+    read_json,
+)
+from mmdet_droploss.engine.hooks.cls_gradient_stats_hook import STAT_NAMES  # noqa: E402
 
 LABELS = dict(pos='positive', neg_fg='negative from foreground RoIs',
               neg_bg='negative from background RoIs')

@@ -16,7 +16,10 @@ matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402
 
 from mmdet_droploss.evaluation.eval_results import (  # noqa: E402
-    add_result_arguments, named_results, pareto_front)
+    add_result_arguments,
+    named_results,
+    pareto_front,
+)
 
 
 def parse_args() -> argparse.Namespace:

@@ -19,14 +19,16 @@ from pathlib import Path
 from typing import Dict
 
 import torch
+from mmdet.registry import MODELS
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmengine.utils import import_modules_from_strings
 
-from mmdet.registry import MODELS
 from mmdet_droploss.datasets import frequencies_from_annotations
-from mmdet_droploss.datasets.synthetic_lvis import (make_synthetic_lvis,
-                                                    synthetic_train_batch)
+from mmdet_droploss.datasets.synthetic_lvis import (
+    make_synthetic_lvis,
+    synthetic_train_batch,
+)
 from mmdet_droploss.models.losses import DropLoss
 
 CONFIGS = Path(__file__).resolve().parents[2] / 'configs'

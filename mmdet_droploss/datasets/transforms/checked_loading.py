@@ -2,9 +2,8 @@
 from typing import Optional
 
 from mmcv.transforms import LoadImageFromFile
-from mmengine.logging import print_log
-
 from mmdet.registry import TRANSFORMS
+from mmengine.logging import print_log
 
 ON_ERROR = ('raise', 'skip')
 

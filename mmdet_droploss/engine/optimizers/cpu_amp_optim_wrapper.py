@@ -3,15 +3,14 @@ from contextlib import contextmanager
 from typing import Any, List, Set
 
 import torch
-from mmengine.logging import print_log
-from mmengine.optim import OptimWrapper
-from torch import nn
-
 from mmdet.models.dense_heads.base_dense_head import BaseDenseHead
 from mmdet.models.roi_heads.bbox_heads import BBoxHead
 from mmdet.models.roi_heads.mask_heads import FCNMaskHead
 from mmdet.models.roi_heads.roi_extractors import BaseRoIExtractor
 from mmdet.registry import OPTIM_WRAPPERS
+from mmengine.logging import print_log
+from mmengine.optim import OptimWrapper
+from torch import nn
 
 
 def to_float32(value: Any) -> Any:

@@ -10,14 +10,13 @@ import torch
 from faster_coco_eval import COCO, COCOeval_faster
 from faster_coco_eval.core import mask as mask_api
 from faster_coco_eval.core.faster_eval_api import _C
+from mmdet.registry import METRICS
+from mmdet.structures.mask import encode_mask_results
 from mmengine.evaluator import BaseMetric
 from mmengine.fileio import get_local_path
 from mmengine.logging import MMLogger
 from mmengine.utils import ProgressBar, mkdir_or_exist
 from terminaltables import AsciiTable
-
-from mmdet.registry import METRICS
-from mmdet.structures.mask import encode_mask_results
 
 from ..eval_results import write_per_category_csv
 

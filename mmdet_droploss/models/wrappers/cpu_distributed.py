@@ -2,9 +2,8 @@
 from typing import List, Optional
 
 import torch.nn as nn
-from mmengine.model import MMDistributedDataParallel
-
 from mmdet.registry import MODEL_WRAPPERS
+from mmengine.model import MMDistributedDataParallel
 
 
 @MODEL_WRAPPERS.register_module()

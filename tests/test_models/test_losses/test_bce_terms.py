@@ -3,9 +3,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from mmdet_droploss.models.losses.drop_loss_ops import (bce_terms,
-                                                         bce_terms_log_sigmoid,
-                                                         bce_terms_max_exp)
+from mmdet_droploss.models.losses.drop_loss_ops import (
+    bce_terms,
+    bce_terms_log_sigmoid,
+    bce_terms_max_exp,
+)
 
 
 def logits_and_targets(seed: int):

@@ -8,8 +8,11 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mmdet_droploss.models.losses import (DropLoss, drop_keep_ratio,
-                                          drop_loss_weight)
+from mmdet_droploss.models.losses import (
+    DropLoss,
+    drop_keep_ratio,
+    drop_loss_weight,
+)
 
 
 @st.composite

@@ -2,9 +2,9 @@ import math
 
 import pytest
 import torch
+from mmdet.registry import MODELS
 from mmengine.config import ConfigDict
 
-from mmdet.registry import MODELS
 from mmdet_droploss.models.losses import DropLoss
 
 NUM_CLASSES = 5

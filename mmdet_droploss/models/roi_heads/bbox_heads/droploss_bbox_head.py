@@ -4,14 +4,13 @@ from typing import Optional
 
 import torch
 import torch.nn as nn
+from mmdet.models.roi_heads.bbox_heads import Shared2FCBBoxHead
+from mmdet.registry import MODELS
 from mmengine.config import ConfigDict
 from mmengine.logging import print_log
 from mmengine.model import bias_init_with_prob
 from mmengine.structures import InstanceData
 from torch import Tensor
-
-from mmdet.models.roi_heads.bbox_heads import Shared2FCBBoxHead
-from mmdet.registry import MODELS
 
 
 @MODELS.register_module()

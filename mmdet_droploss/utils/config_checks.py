@@ -60,3 +60,29 @@ def check_class_counts(cfg: Config) -> None:
             f'The class counts of the config disagree: {listed}. Set them '
             'all to the number of classes of the training dataset (LVIS v1: '
             '1203, LVIS v0.5: 1230).')
+
+
+def check_sync_stats(cfg: Config) -> None:
+    """Refuse ``sync_stats=True`` in a box head that may skip its loss.
+
+    DropLoss then all-reduces its counts at every call, so every rank must
+    call it at every iteration. MMDetection's box heads skip the
+    classification loss when a batch has no RoI, which would leave the
+    other ranks waiting for ever; ``DropLossBBoxHead`` calls it always.
+
+    Args:
+        cfg (Config): A detector config.
+    """
+    roi_head = (cfg.get('model') or {}).get('roi_head') or {}
+    for suffix, head in _as_list(roi_head.get('bbox_head')):
+        loss = head.get('loss_cls') or {}
+        head_type = str(head.get('type', ''))
+        if str(loss.get('type', '')).split('.')[-1] == 'DropLoss' and \
+                loss.get('sync_stats', False) and \
+                head_type.split('.')[-1] != 'DropLossBBoxHead':
+            raise ValueError(
+                f'model.roi_head.bbox_head{suffix}.loss_cls has '
+                f'sync_stats=True but the head is {head_type!r}, which skips '
+                'the loss when a batch has no RoI and would leave the other '
+                'processes waiting in its all_reduce; use type='
+                "'DropLossBBoxHead' or sync_stats=False.")

@@ -5,8 +5,9 @@ from types import SimpleNamespace
 import pytest
 import torch
 import torch.nn as nn
-
 from mmdet.registry import HOOKS, MODELS
+from mmengine.optim import OptimWrapper
+
 from mmdet_droploss.engine.hooks.cls_gradient_stats_hook import STAT_NAMES
 
 SIXTH = 1 / 6
@@ -23,20 +24,61 @@ CASES = [
 ]
 
 
-def training_run(tmp_path, mode, freq, interval=1):
+class FixedScaler:
+    """The part of ``GradScaler`` the hook reads: the current scale."""
+
+    def __init__(self, scale: float) -> None:
+        self.scale = scale
+
+    def is_enabled(self) -> bool:
+        return True
+
+    def get_scale(self) -> float:
+        return self.scale
+
+
+class ScaledOptimWrapper(OptimWrapper):
+    """What ``AmpOptimWrapper`` (CUDA only) does to gradients, on the CPU:
+    the loss is multiplied by ``loss_scaler``'s scale before backward; the
+    step unscales, and is skipped when a gradient is not finite."""
+
+    def __init__(self, scale: float, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.loss_scaler = FixedScaler(scale)
+
+    def backward(self, loss: torch.Tensor, **kwargs) -> None:
+        super().backward(loss * self.loss_scaler.scale, **kwargs)
+
+    def step(self, **kwargs) -> None:
+        grads = [p.grad for group in self.optimizer.param_groups
+                 for p in group['params'] if p.grad is not None]
+        if all(bool(g.isfinite().all()) for g in grads):
+            for g in grads:
+                g.div_(self.loss_scaler.scale)
+            super().step(**kwargs)
+
+
+def training_run(tmp_path, mode, freq, interval=1, scale=None):
     model = nn.Module()
     model.loss_cls = MODELS.build(
         dict(type='DropLoss', num_classes=3, lambda_=0.01, mode=mode,
              category_freq=freq, return_dict=False))
-    runner = SimpleNamespace(model=model, work_dir=str(tmp_path), iter=0)
+    model.logits = nn.Parameter(torch.zeros(len(LABELS), 3))
+    optimizer = torch.optim.SGD([model.logits], lr=0)
+    optim_wrapper = (OptimWrapper(optimizer) if scale is None else
+                     ScaledOptimWrapper(scale, optimizer=optimizer))
+    runner = SimpleNamespace(model=model, work_dir=str(tmp_path), iter=0,
+                             optim_wrapper=optim_wrapper)
     hook = HOOKS.build(dict(type='ClsGradientStatsHook', interval=interval))
     hook.before_train(runner)
     return model, runner, hook
 
 
 def step(model, runner, hook, labels=LABELS):
-    logits = torch.zeros(len(labels), 3, requires_grad=True)
-    model.loss_cls(logits, torch.tensor(labels)).backward()
+    # all logits 0 (lr 0 keeps them): the gradients of the table above
+    logits = model.logits * 1
+    runner.optim_wrapper.update_params(
+        model.loss_cls(logits, torch.tensor(labels)))
     hook.after_train_iter(runner, runner.iter)
     runner.iter += 1
 
@@ -72,6 +114,26 @@ def test_sums_accumulate_and_are_written_every_interval(tmp_path):
     assert loss_stats['category_freq'] == [None] * 3
 
 
+@pytest.mark.parametrize('scale', [1024.0, 3.0])
+def test_amp_gradients_are_unscaled_and_skipped_steps_left_out(
+        tmp_path, scale):
+    """The sums equal the unscaled run's; an iteration whose scaled
+    gradients overflow (the scaler skips the step) adds nothing."""
+    model, runner, hook = training_run(tmp_path, 'eql', CASES[1][1],
+                                       interval=10, scale=scale)
+    step(model, runner, hook)
+    runner.optim_wrapper.loss_scaler.scale = 1e39  # float32 overflow: inf
+    step(model, runner, hook)
+    hook.after_train(runner)
+    stats = json.loads((tmp_path / 'cls_grad_stats.json').read_text())
+    assert stats['iters_summed'] == 1 and stats['iters_skipped'] == 1
+    loss_stats = stats['losses']['loss_cls']
+    _, _, pos, neg_fg, neg_bg = CASES[1]
+    assert loss_stats['pos'] == pytest.approx(pos, rel=1e-6)
+    assert loss_stats['neg_fg'] == pytest.approx(neg_fg, rel=1e-6)
+    assert loss_stats['neg_bg'] == pytest.approx(neg_bg, rel=1e-6)
+
+
 def test_detached_after_training_and_idle_in_eval(tmp_path):
     model, runner, hook = training_run(tmp_path, 'bce', None)
     model.eval()
@@ -79,15 +141,15 @@ def test_detached_after_training_and_idle_in_eval(tmp_path):
     model.loss_cls(logits, torch.tensor(LABELS)).backward()
     hook.after_train(runner)
     model.train()
-    step(model, SimpleNamespace(model=model, work_dir=str(tmp_path),
-                                iter=5), hook)
+    runner.iter = 5
+    step(model, runner, hook)
     stats = json.loads((tmp_path / 'cls_grad_stats.json').read_text())
     assert stats['losses']['loss_cls']['pos'] == [0.0, 0.0, 0.0]
 
 
 def test_model_without_droploss_is_an_error(tmp_path):
     runner = SimpleNamespace(model=nn.Linear(2, 2), work_dir=str(tmp_path),
-                             iter=0)
+                             iter=0, optim_wrapper=None)
     hook = HOOKS.build(dict(type='ClsGradientStatsHook'))
     with pytest.raises(ValueError, match='found no DropLoss'):
         hook.before_train(runner)

@@ -7,7 +7,11 @@ from pathlib import Path
 import pytest
 from mmengine.config import Config
 
-from mmdet_droploss.utils import check_class_counts, class_counts
+from mmdet_droploss.utils import (
+    check_class_counts,
+    check_sync_stats,
+    class_counts,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 MASK_RCNN = 'configs/droploss_r50_lvis.py'
@@ -68,3 +72,17 @@ def test_train_tool_stops_before_building():
     assert proc.returncode != 0
     assert re.search(r'ValueError: The class counts of the config disagree'
                      r'.*mask_head.num_classes=1230', proc.stderr)
+
+
+def test_sync_stats_in_a_head_that_may_skip_the_loss_is_refused():
+    """MMDetection's box heads skip the loss on a batch without RoIs: the
+    other ranks would wait in DropLoss's all_reduce for ever."""
+    check_sync_stats(config(
+        MASK_RCNN, **{'model.roi_head.bbox_head.loss_cls.sync_stats': True}))
+    cfg = config(MASK_RCNN, **{
+        'model.roi_head.bbox_head.loss_cls.sync_stats': True,
+        'model.roi_head.bbox_head.type': 'Shared2FCBBoxHead'})
+    with pytest.raises(ValueError, match="sync_stats=True but the head is "
+                       "'Shared2FCBBoxHead'.*use type='DropLossBBoxHead' or "
+                       'sync_stats=False'):
+        check_sync_stats(cfg)

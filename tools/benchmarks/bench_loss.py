@@ -28,18 +28,22 @@ import torch.nn.functional as F
 
 try:
     from mmdet_droploss.models.losses import DropLoss
-except ImportError:  # a machine with PyTorch alone (gpu_check.sh)
+except ImportError:  # a machine with PyTorch alone (tools/gpu/check.sh)
     DropLoss = None
 
 QUICK = dict(num_rois=2048, num_classes=1203)
 FULL = dict(num_rois=8192, num_classes=1203)
 
 
-def make_inputs(num_rois: int, num_classes: int, device: str,
-                seed: int = 0) -> Dict:
+def make_inputs(num_rois: int,
+                num_classes: int,
+                device: str,
+                seed: int = 0,
+                autocast: bool = False) -> Dict:
     """Logits, labels and frequencies shaped like an LVIS v1 batch.
 
-    876 of 1203 categories are tail (the spec's count at lambda 0.00177),
+    876 of 1203 categories are tail (LVIS v1's count at lambda 0.00177,
+    docs/method.md),
     a quarter of the RoIs are foreground (Mask R-CNN's sampler) and a fifth
     of those are tail categories.
     """
@@ -59,7 +63,8 @@ def make_inputs(num_rois: int, num_classes: int, device: str,
     labels = labels[torch.randperm(num_rois, generator=g)]
     logits = torch.randn(num_rois, num_classes, generator=g) * 2 - 4
     return dict(logits=logits.to(device), labels=labels.to(device),
-                freq=freq.tolist(), tail=(freq < 0.00177).to(device))
+                freq=freq.tolist(), tail=(freq < 0.00177).to(device),
+                autocast=autocast)
 
 
 def plain_bce(logits, labels, tail) -> torch.Tensor:
@@ -128,9 +133,22 @@ def candidates(freq) -> Dict[str, Callable]:
                 droploss=droploss_fn(freq))
 
 
+def autocast_dtype(device: str) -> torch.dtype:
+    """What ``--amp`` trains in: float16 on CUDA, bfloat16 on the CPU."""
+    return torch.float16 if device == 'cuda' else torch.bfloat16
+
+
 def step(fn: Callable, inputs: Dict) -> None:
     logits = inputs['logits'].detach().requires_grad_()
-    fn(logits, inputs['labels'], inputs['tail']).backward()
+    if not inputs.get('autocast'):
+        fn(logits, inputs['labels'], inputs['tail']).backward()
+        return
+    # as under --amp: the classifier hands over low-precision logits
+    device = logits.device.type
+    with torch.autocast(device, dtype=autocast_dtype(device)):
+        loss = fn(logits.to(autocast_dtype(device)), inputs['labels'],
+                  inputs['tail'])
+    loss.backward()
 
 
 def sync(device: str) -> None:
@@ -161,7 +179,8 @@ def _status_kib(field: str) -> int:
     raise RuntimeError(f'{field} not in /proc/self/status')
 
 
-def peak_memory(name: str, size: Dict, device: str) -> int:
+def peak_memory(name: str, size: Dict, device: str,
+                autocast: bool = False) -> int:
     """Peak bytes of one forward+backward beyond the inputs, in this process.
 
     CUDA: ``max_memory_allocated``. CPU (Linux): the peak resident set,
@@ -169,10 +188,11 @@ def peak_memory(name: str, size: Dict, device: str) -> int:
     process is fresh, so full-size tensors are mapped and unmapped as they
     come and go.
     """
-    inputs = make_inputs(**size, device=device)
+    inputs = make_inputs(**size, device=device, autocast=autocast)
     fn = candidates(inputs['freq'])[name]
     # kernels and thread pools, at a small size
-    step(fn, make_inputs(64, size['num_classes'], device=device))
+    step(fn, make_inputs(64, size['num_classes'], device=device,
+                         autocast=autocast))
     if device == 'cuda':
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
@@ -187,13 +207,15 @@ def peak_memory(name: str, size: Dict, device: str) -> int:
     return (_status_kib('VmHWM') - base) * 1024
 
 
-def memory_all(size: Dict, device: str) -> Dict[str, int]:
+def memory_all(size: Dict, device: str,
+               autocast: bool = False) -> Dict[str, int]:
     """Each candidate in a fresh process, so that peaks do not mix."""
     out = {}
     for name in ('bce', 'transcription', 'droploss'):
         proc = subprocess.run(
             [sys.executable, __file__, '--memory-of', name, '--device',
-             device, '--size', json.dumps(size)],
+             device, '--size', json.dumps(size)] +
+            (['--autocast'] if autocast else []),
             capture_output=True, text=True, check=True)
         out[name] = int(proc.stdout.strip().splitlines()[-1])
     return out
@@ -207,6 +229,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--repeats', type=int, default=15)
     parser.add_argument('--memory', action='store_true',
                         help='also measure peak memory')
+    parser.add_argument(
+        '--autocast',
+        action='store_true',
+        help='logits and loss under autocast, as with --amp (float16 on '
+        'CUDA, bfloat16 on the CPU)')
     parser.add_argument('--memory-of', help=argparse.SUPPRESS)
     parser.add_argument('--size', help=argparse.SUPPRESS)
     return parser.parse_args()
@@ -217,16 +244,19 @@ def main() -> None:
     if args.device == 'cuda' and not torch.cuda.is_available():
         raise SystemExit('--device cuda: CUDA is not available here.')
     if args.memory_of:
-        print(peak_memory(args.memory_of, json.loads(args.size), args.device))
+        print(peak_memory(args.memory_of, json.loads(args.size), args.device,
+                          args.autocast))
         return
     size = FULL if args.full else QUICK
     device_name = (torch.cuda.get_device_name()
                    if args.device == 'cuda' else 'cpu')
-    print(f'N={size["num_rois"]} C={size["num_classes"]} float32 on '
+    precision = (f'autocast {autocast_dtype(args.device)}'
+                 if args.autocast else 'float32')
+    print(f'N={size["num_rois"]} C={size["num_classes"]} {precision} on '
           f'{device_name}, {torch.get_num_threads()} threads, median of '
           f'{args.repeats}, forward+backward, torch {torch.__version__}, '
           + ('DropLoss module' if DropLoss else 'DropLoss tensor ops'))
-    inputs = make_inputs(**size, device=args.device)
+    inputs = make_inputs(**size, device=args.device, autocast=args.autocast)
     med = time_all(inputs, args.device, args.repeats)
     for name, t in med.items():
         print(f'{name:>14}: {t * 1e3:8.2f} ms')
@@ -234,7 +264,7 @@ def main() -> None:
     print('speed-up droploss vs transcription: '
           f'{med["transcription"] / med["droploss"]:.3f}')
     if args.memory:
-        mem = memory_all(size, args.device)
+        mem = memory_all(size, args.device, args.autocast)
         unit = size['num_rois'] * size['num_classes'] * 4
         for name, b in mem.items():
             print(f'{name:>14}: peak {b / 2**20:8.1f} MiB '

@@ -1,16 +1,21 @@
 # Copyright (c) mmdet-droploss contributors. All rights reserved.
 """Write the DropLoss category frequencies of an annotation file to JSON.
 
-The output is read by ``DropLoss(category_freq='path.json')``. Frequencies
-are indexed by MMDetection's label (category ids sorted).
+The output is read by ``DropLoss(category_freq='path.json')``. It lists
+every category of the file with its id, name, image count and frequency;
+``CategoryFrequencyHook`` maps it into the training dataset's label order
+by id, so a dataset with a ``classes`` subset or a file whose categories are
+not listed by ascending id gets each category's own frequency.
 """
 import argparse
 import json
 
 import numpy as np
 
-from mmdet_droploss.datasets.category_frequency import (count_category_images,
-                                                        load_annotation_file)
+from mmdet_droploss.datasets.category_frequency import (
+    count_category_images,
+    load_annotation_file,
+)
 
 
 def parse_args() -> argparse.Namespace:
@@ -18,6 +23,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('ann_file', help='COCO- or LVIS-format training '
                         'annotation file')
     parser.add_argument('--out', required=True, help='output JSON path')
+    parser.add_argument(
+        '--classes',
+        nargs='+',
+        help='category names the training dataset keeps (its metainfo '
+        'classes): frequencies then count the images annotated with these '
+        'only, as the dataset does')
     parser.add_argument(
         '--lambda',
         dest='lambdas',
@@ -37,8 +48,15 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
-    ann = load_annotation_file(args.ann_file)
+    ann = load_annotation_file(args.ann_file, lean=True)
     cats = sorted(ann['categories'], key=lambda c: c['id'])
+    if args.classes:
+        names = {c.get('name') for c in cats}
+        unknown = [n for n in args.classes if n not in names]
+        if unknown:
+            raise SystemExit(f'--classes names {unknown}, which '
+                             f'{args.ann_file} does not have.')
+        cats = [c for c in cats if c.get('name') in set(args.classes)]
     counts, num_images = count_category_images(ann, [c['id'] for c in cats])
     if num_images == 0:
         raise SystemExit(f'{args.ann_file} has no annotation.')
@@ -46,10 +64,10 @@ def main() -> None:
     table = dict(
         ann_file=args.ann_file,
         num_images=num_images,
-        frequencies=freq.tolist(),
+        # keyed by id: no list whose order a reader could take for labels
         categories=[
-            dict(label=i, id=c['id'], name=c.get('name', str(c['id'])),
-                 image_count=int(counts[i]))
+            dict(id=c['id'], name=c.get('name', str(c['id'])),
+                 image_count=int(counts[i]), frequency=float(freq[i]))
             for i, c in enumerate(cats)
         ])
     with open(args.out, 'w', encoding='utf-8') as f:

@@ -1,56 +1,143 @@
 # Copyright (c) mmdet-droploss contributors. All rights reserved.
-from typing import List
+import logging
+from typing import Any, Dict, List, Optional, Tuple
 
+import numpy as np
+from mmdet.registry import HOOKS
+from mmengine.dist import broadcast_object_list, is_main_process
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 
-from mmdet.registry import HOOKS
-from mmdet_droploss.datasets.category_frequency import frequencies_from_dataset
+from mmdet_droploss.datasets.category_frequency import (
+    dataset_cat_ids,
+    frequencies_from_dataset,
+    table_in_label_order,
+)
 from mmdet_droploss.models.losses import DropLoss
+
+
+def _on_main_process(fn, *args) -> Any:
+    """``fn(*args)`` run on rank 0 only; every rank gets its result, or
+    raises its error (so that no rank waits for a rank that failed)."""
+    payload: List[Any] = [None]
+    if is_main_process():
+        try:
+            payload[0] = ('ok', fn(*args))
+        except Exception as e:  # noqa: BLE001 (re-raised on every rank)
+            payload[0] = ('error', e)
+    broadcast_object_list(payload, src=0)  # no-op without a process group
+    status, value = payload[0]
+    if status == 'error':
+        raise value
+    return value
 
 
 @HOOKS.register_module()
 class CategoryFrequencyHook(Hook):
-    """Fill DropLoss's category frequencies from the training set.
+    """Give every DropLoss the category frequencies of its training set.
 
-    Before the first iteration, every ``DropLoss`` of the model that has no
-    frequencies yet (none in the config, none restored from a checkpoint)
-    gets them from the training dataset's annotation file(s), computed once.
-    They then live in the model's state, so checkpoints carry them and a
-    resumed or tested model never reads the dataset for them again. Every
-    rank computes them from the same file, so they agree across ranks.
+    Before the first iteration, for each ``DropLoss`` that uses frequencies
+    (mode 'drop' or 'eql'), in order of precedence:
+
+    1. ``--resume``: the checkpoint's frequencies are kept (a warning names
+       both when the config names others).
+    2. Frequencies named in the config win over a ``load_from``
+       checkpoint's (a warning names both when they differ): a list is in
+       the dataset's label order; a file from
+       ``tools/misc/export_category_freq.py`` is mapped into it by category
+       id, and a category of the dataset missing from it is an error.
+    3. Otherwise they are computed from the training dataset's annotation
+       file(s), also over a ``load_from`` checkpoint's (fine-tuning on
+       another dataset gets the new dataset's table; a warning names both
+       when they differ).
+
+    They live in the model's state, so checkpoints carry them. Rank 0 reads
+    the annotation file(s), once per job, and broadcasts the table, so every
+    rank has the same frequencies and only one process holds the file.
     """
 
     priority = 'VERY_HIGH'
 
     def before_train(self, runner: Runner) -> None:
-        """Compute and store the frequencies where they are missing.
+        """Set the frequencies as the precedence above says.
 
         Args:
             runner (Runner): The runner of the training process.
         """
-        losses = self._losses_without_freq(runner.model)
+        losses = self._losses(runner.model)
         if not losses:
             return
         dataset = runner.train_dataloader.dataset
-        freq, info = frequencies_from_dataset(dataset)
-        for loss in losses:
-            loss.set_category_freq(freq)
-            num_tail = int(loss.tail_mask.sum())
+        resumed = getattr(runner, 'iter', 0) > 0
+        cat_ids: Optional[List[int]] = None
+        computed: Optional[Tuple[np.ndarray, Dict]] = None
+        for name, loss in losses:
+            checkpoint = (loss.category_freq.cpu().numpy().copy()
+                          if loss.freq_origin == 'checkpoint' else None)
+            named, source = None, None
+            if loss.named_category_freq is not None:
+                named = loss.named_category_freq.numpy()
+                source = 'the frequencies named in the config'
+            elif loss.category_freq_table is not None:
+                if cat_ids is None:
+                    cat_ids = dataset_cat_ids(dataset)
+                named = table_in_label_order(loss.category_freq_table,
+                                             cat_ids)
+                source = (f'the {loss.category_freq_table.source} '
+                          '(mapped by category id)')
+            if resumed and checkpoint is not None:
+                if named is not None and not np.array_equal(named,
+                                                            checkpoint):
+                    self._warn_differ(
+                        name, checkpoint, 'the resumed checkpoint', named,
+                        source, 'the resumed checkpoint',
+                        'a resumed run continues with the frequencies it '
+                        'was trained with; start a new run (load_from) to '
+                        'use the config\'s')
+                continue
+            if named is None:
+                if computed is None:
+                    computed = _on_main_process(frequencies_from_dataset,
+                                                dataset)
+                named, info = computed
+                source = (f'the training set {info["ann_files"]} '
+                          f'({info["num_images"]} annotated images)')
+                print_log(
+                    f'DropLoss category frequencies from {info["ann_files"]} '
+                    f'({info["num_images"]} annotated images).',
+                    logger='current')
+            if checkpoint is not None and not np.array_equal(
+                    named, checkpoint):
+                self._warn_differ(
+                    name, checkpoint, 'the load_from checkpoint', named,
+                    source, source,
+                    'frequencies named in the config, or else those of the '
+                    'training set, win over a load_from checkpoint\'s')
+            loss.set_category_freq(named)
             print_log(
-                f'DropLoss category frequencies from {info["ann_files"]} '
-                f'({info["num_images"]} annotated images): {num_tail} of '
-                f'{loss.num_classes} categories below lambda_='
-                f'{loss.lambda_} are tail.',
+                f'{name}: {int(loss.tail_mask.sum())} of {loss.num_classes} '
+                f'categories below lambda_={loss.lambda_} are tail.',
                 logger='current')
 
     @staticmethod
-    def _losses_without_freq(model) -> List[DropLoss]:
+    def _warn_differ(name: str, first: np.ndarray, first_source: str,
+                     second: np.ndarray, second_source: str, used: str,
+                     why: str) -> None:
+        differ = np.flatnonzero(first != second)
+        shown = ', '.join(f'label {i}: {first[i]:.6g} vs {second[i]:.6g}'
+                          for i in differ[:5])
+        print_log(
+            f'{name}: the category frequencies of {first_source} differ from '
+            f'{second_source} at {differ.size} of {first.size} categories '
+            f'({shown}). Using {used}: {why}.',
+            logger='current',
+            level=logging.WARNING)
+
+    @staticmethod
+    def _losses(model) -> List[Tuple[str, DropLoss]]:
         if is_model_wrapper(model):
             model = model.module
-        return [
-            m for m in model.modules()
-            if isinstance(m, DropLoss) and m.needs_category_freq
-        ]
+        return [(name, m) for name, m in model.named_modules()
+                if isinstance(m, DropLoss) and m.mode != 'bce']

@@ -4,13 +4,13 @@ import os.path as osp
 from typing import Dict, List, Optional, Tuple
 
 import torch
+from mmdet.registry import HOOKS
 from mmengine.dist import all_reduce, is_main_process
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 from torch import Tensor, nn
 
-from mmdet.registry import HOOKS
 from mmdet_droploss.models.losses import DropLoss
 
 STAT_NAMES = ('pos', 'neg_fg', 'neg_bg')
@@ -55,6 +55,12 @@ class ClsGradientStatsHook(Hook):
     number of iterations summed in this run), which
     ``tools/analysis/plot_grad_stats.py`` draws.
 
+    Under ``AmpOptimWrapper`` the gradients are divided by the loss scale
+    they were scaled by, and an iteration whose optimizer step the scaler
+    skipped (inf/NaN gradients) is left out: gradients are held per
+    iteration and added to the sums only when the optimizer steps (with
+    gradient accumulation, at the step that applies them).
+
     Off unless listed in ``custom_hooks``; one line turns it on::
 
         custom_hooks = [*_base_.custom_hooks,
@@ -77,8 +83,13 @@ class ClsGradientStatsHook(Hook):
         self.out_file = out_file
         self._losses: List[Tuple[str, DropLoss]] = []
         self._stats: Dict[str, Tensor] = {}
+        self._pending: Dict[str, Tensor] = {}
         self._handles: List = []
         self._num_summed = 0
+        self._num_pending = 0
+        self._num_skipped = 0
+        self._stepped = False
+        self._optim_wrapper = None
 
     def before_train(self, runner: Runner) -> None:
         """Attach to every DropLoss of the model.
@@ -95,12 +106,35 @@ class ClsGradientStatsHook(Hook):
                 'ClsGradientStatsHook found no DropLoss in the model; it '
                 "analyses DropLoss heads (use mode='bce' for plain sigmoid "
                 'BCE) — remove the hook or switch the loss.')
+        optim_wrapper = getattr(runner, 'optim_wrapper', None)
+        if not hasattr(optim_wrapper, 'optimizer'):
+            raise ValueError(
+                'ClsGradientStatsHook needs the runner\'s single optim '
+                f'wrapper to tell the steps taken from those skipped, got '
+                f'{type(optim_wrapper).__name__}; remove the hook for this '
+                'model.')
+        self._optim_wrapper = optim_wrapper
+        self._handles.append(
+            optim_wrapper.optimizer.register_step_post_hook(
+                self._on_step))
         for name, loss in self._losses:
             self._stats[name] = torch.zeros(
                 len(STAT_NAMES), loss.num_classes, dtype=torch.float64)
+            self._pending[name] = torch.zeros_like(self._stats[name])
             self._handles.append(
                 loss.register_forward_pre_hook(
                     self._make_pre_hook(name), with_kwargs=True))
+
+    def _on_step(self, optimizer, args, kwargs) -> None:
+        self._stepped = True
+
+    def _loss_scale(self) -> float:
+        """The factor the loss was multiplied by before backward: the AMP
+        scaler's scale, 1 without one."""
+        scaler = getattr(self._optim_wrapper, 'loss_scaler', None)
+        if scaler is None or not scaler.is_enabled():
+            return 1.0
+        return float(scaler.get_scale())
 
     def _make_pre_hook(self, name: str):
 
@@ -109,7 +143,7 @@ class ClsGradientStatsHook(Hook):
             labels = args[1] if len(args) > 1 else kwargs['labels']
             if module.training and cls_score.requires_grad:
                 cls_score.register_hook(lambda grad: accumulate_cls_gradient(
-                    self._stats[name], grad, labels))
+                    self._pending[name], grad / self._loss_scale(), labels))
 
         return pre_hook
 
@@ -118,7 +152,8 @@ class ClsGradientStatsHook(Hook):
                          batch_idx: int,
                          data_batch: Optional[dict] = None,
                          outputs: Optional[dict] = None) -> None:
-        """Write the sums every ``interval`` iterations.
+        """Add the iteration's gradients if the optimizer stepped, and write
+        the sums every ``interval`` iterations.
 
         Args:
             runner (Runner): The runner of the training process.
@@ -126,7 +161,19 @@ class ClsGradientStatsHook(Hook):
             data_batch (dict, optional): The batch.
             outputs (dict, optional): The outputs of the iteration.
         """
-        self._num_summed += 1
+        self._num_pending += 1
+        if self._stepped:
+            for name in self._stats:
+                self._stats[name] += self._pending[name]
+            self._num_summed += self._num_pending
+        elif self._optim_wrapper.should_update():
+            # an update iteration without a step: the scaler skipped it
+            self._num_skipped += self._num_pending
+        if self._stepped or self._optim_wrapper.should_update():
+            for pending in self._pending.values():
+                pending.zero_()
+            self._num_pending = 0
+        self._stepped = False
         if self.every_n_train_iters(runner, self.interval):
             self._write(runner, runner.iter + 1)
 
@@ -159,9 +206,11 @@ class ClsGradientStatsHook(Hook):
         if is_main_process():
             with open(osp.join(runner.work_dir, self.out_file), 'w',
                       encoding='utf-8') as f:
-                # sums start at zero in every run, a resumed one included
+                # sums start at zero in every run, a resumed one included;
+                # iterations whose step the AMP scaler skipped are left out
                 json.dump(
                     dict(
                         iter=num_iters,
                         iters_summed=self._num_summed,
+                        iters_skipped=self._num_skipped,
                         losses=stats), f)

@@ -8,14 +8,21 @@ from typing import Dict, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
-from torch import Tensor
-
 from mmdet.models.losses.accuracy import accuracy
 from mmdet.models.losses.utils import weight_reduce_loss
 from mmdet.registry import MODELS
-from mmdet_droploss.datasets.category_frequency import load_category_freq
-from .drop_loss_ops import (WeightedSigmoidBCE, drop_keep_ratio,
-                            drop_loss_weight)
+from torch import Tensor
+
+from mmdet_droploss.datasets.category_frequency import (
+    FrequencyTable,
+    load_category_freq,
+)
+
+from .drop_loss_ops import (
+    WeightedSigmoidBCE,
+    drop_keep_ratio,
+    drop_loss_weight,
+)
 
 MODES = ('drop', 'eql', 'bce')
 
@@ -27,7 +34,8 @@ def drop_loss(cls_score: Tensor,
               drop_background: bool = True,
               sync_stats: bool = False,
               reduction: str = 'mean',
-              avg_factor: Optional[float] = None) -> Tuple[Tensor, Tensor]:
+              avg_factor: Optional[float] = None,
+              tail_inds: Optional[Tensor] = None) -> Tuple[Tensor, Tensor]:
     """Sigmoid BCE over C categories, with DropLoss's weights.
 
     Args:
@@ -36,10 +44,14 @@ def drop_loss(cls_score: Tensor,
         tail_mask (Tensor): Boolean mask of shape (C, ).
         label_weights (Tensor, optional): RoI weights of shape (N, ).
         drop_background (bool): False gives Equalization Loss.
-        sync_stats (bool): Compute the keep ratio over all replicas.
+        sync_stats (bool): Compute the keep ratio over all replicas (with
+            ``drop_background`` only: otherwise no ratio is needed and no
+            collective runs).
         reduction (str): 'none' (a loss per RoI, shape (N, )), 'mean' or
             'sum'.
         avg_factor (float, optional): Divisor of the summed loss.
+        tail_inds (Tensor, optional): Indices of shape (T, ) of the tail
+            categories; given, nothing is read back from the device.
 
     Returns:
         Tuple[Tensor, Tensor]: The loss, and the keep ratio ``r`` used
@@ -50,16 +62,18 @@ def drop_loss(cls_score: Tensor,
         raise ValueError(
             f'cls_score has {num_classes} columns but the tail mask has '
             f'{tail_mask.numel()} categories.')
-    keep_ratio = drop_keep_ratio(labels, tail_mask, sync_stats)
-    if not drop_background:
-        keep_ratio = torch.ones_like(keep_ratio)
+    if drop_background:
+        keep_ratio = drop_keep_ratio(labels, tail_mask, sync_stats)
+    else:
+        keep_ratio = cls_score.new_ones((), dtype=torch.float32)
     if num_rois == 0:
         # An empty batch still joins the graph so that backward() works.
         loss = cls_score.sum() * 0
         return (cls_score.new_zeros(0) if reduction == 'none' else loss,
                 keep_ratio)
 
-    weight = drop_loss_weight(labels, tail_mask, keep_ratio, drop_background)
+    weight = drop_loss_weight(labels, tail_mask, keep_ratio, drop_background,
+                              tail_inds)
     # float32 even under autocast, as binary_cross_entropy_with_logits runs
     loss = WeightedSigmoidBCE.apply(cls_score.float(), labels, weight)
     if label_weights is not None:
@@ -87,15 +101,21 @@ class DropLoss(nn.Module):
         lambda_ (float): Frequency threshold of the tail set, in (0, 1).
             Defaults to 0.00177, the authors' LVIS setting.
         category_freq (Sequence[float] | str, optional): Per-class image
-            frequencies indexed by label, or the path of a JSON file with
-            them (see ``tools/misc/export_category_freq.py``). None leaves
-            them to ``CategoryFrequencyHook``, which computes them from the
-            training set before the first iteration.
+            frequencies as a list in the training dataset's label order, or
+            the path of a JSON file keyed by category id (written by
+            ``tools/misc/export_category_freq.py``), which
+            ``CategoryFrequencyHook`` maps into the dataset's label order.
+            None leaves them to ``CategoryFrequencyHook``, which computes
+            them from the training set before the first iteration. Named
+            frequencies win over a ``load_from`` checkpoint's (the hook
+            applies them); a resumed run keeps its checkpoint's.
         mode (str): 'drop' (DropLoss), 'eql' (Equalization Loss: background
             rows keep every term) or 'bce' (plain sigmoid BCE, no
             frequencies needed). Defaults to 'drop'.
         sync_stats (bool): Compute ``r`` over the global batch of all
-            replicas. Defaults to False, as in the paper.
+            replicas (mode 'drop' only). Every replica must then call the
+            loss at every iteration, also with no RoI, as
+            ``DropLossBBoxHead`` does. Defaults to False, as in the paper.
         reduction (str): 'none', 'mean' or 'sum'. Defaults to 'mean'.
         loss_weight (float): Weight of the loss. Defaults to 1.0.
         return_dict (bool): Return ``dict(loss_cls=..., drop_keep_ratio=...)``
@@ -136,9 +156,27 @@ class DropLoss(nn.Module):
         self.register_buffer(
             'category_freq',
             torch.full((num_classes, ), float('nan'), dtype=torch.float64))
+        # Derived from category_freq when it is set, so that the forward
+        # reads nothing back from the device; not saved.
+        self.register_buffer(
+            '_tail_mask', torch.zeros(num_classes, dtype=torch.bool),
+            persistent=False)
+        self.register_buffer(
+            '_tail_inds', torch.zeros(0, dtype=torch.long), persistent=False)
+        self._freq_set = False
+        # where the buffer's values come from: None (unset), 'named' (the
+        # config or set_category_freq) or 'checkpoint'
+        self.freq_origin: Optional[str] = None
+        # what the config or set_category_freq named, kept beside the buffer
+        # so that CategoryFrequencyHook can apply it over a checkpoint's
+        self.named_category_freq: Optional[Tensor] = None
+        self.category_freq_table: Optional[FrequencyTable] = None
         if category_freq is not None:
-            self.set_category_freq(
-                load_category_freq(category_freq, num_classes))
+            named = load_category_freq(category_freq, num_classes)
+            if isinstance(named, FrequencyTable):
+                self.category_freq_table = named
+            else:
+                self.set_category_freq(named)
 
         self.custom_cls_channels = True
         self.custom_activation = True
@@ -147,26 +185,43 @@ class DropLoss(nn.Module):
     @property
     def needs_category_freq(self) -> bool:
         """bool: Whether the mode uses frequencies and they are unset."""
-        return self.mode != 'bce' and bool(self.category_freq.isnan().any())
+        return self.mode != 'bce' and not self._freq_set
 
     @property
     def tail_mask(self) -> Tensor:
         """Tensor: Boolean (C, ) mask of the tail set ``f_j < lambda_``."""
         if self.mode == 'bce':
-            return torch.zeros(
-                self.num_classes, dtype=torch.bool,
-                device=self.category_freq.device)
+            return torch.zeros_like(self._tail_mask)
         if self.needs_category_freq:
+            if self.category_freq_table is not None:
+                raise RuntimeError(
+                    f'DropLoss was given the '
+                    f'{self.category_freq_table.source}, which is keyed by '
+                    'category id; add dict(type="CategoryFrequencyHook") to '
+                    "custom_hooks to map it into the training dataset's "
+                    'label order.')
             raise RuntimeError(
                 'DropLoss has no category frequencies. Give them in the '
                 'config (model.roi_head.bbox_head.loss_cls.category_freq = '
                 'a list or a JSON file from tools/misc/export_category_freq'
                 '.py), or add dict(type="CategoryFrequencyHook") to '
                 'custom_hooks to compute them from the training set.')
-        return self.category_freq < self.lambda_
+        return self._tail_mask
+
+    @property
+    def tail_inds(self) -> Tensor:
+        """Tensor: Indices of shape (T, ) of the tail categories."""
+        if self.mode == 'bce':
+            return self._tail_inds.new_zeros(0)
+        self.tail_mask  # noqa: B018 (the same error when unset)
+        return self._tail_inds
 
     def set_category_freq(self, category_freq: Sequence[float]) -> None:
         """Store per-class frequencies (indexed by label) in the buffer.
+
+        They count as named (as if the config gave them), so
+        ``CategoryFrequencyHook`` keeps them over a ``load_from``
+        checkpoint's.
 
         Args:
             category_freq (Sequence[float]): C frequencies in [0, 1].
@@ -192,6 +247,29 @@ class DropLoss(nn.Module):
                 'category (all tail); check lambda_ against the frequency '
                 'table.')
         self.category_freq.copy_(freq.to(self.category_freq.device))
+        self.named_category_freq = freq.clone()
+        self.freq_origin = 'named'
+        self._cache_tail()
+
+    def _cache_tail(self) -> None:
+        """Derive the tail mask and indices from the buffer (the one place
+        that reads the frequencies back from the device)."""
+        freq = self.category_freq
+        self._freq_set = not bool(freq.isnan().any())
+        mask = freq < self.lambda_ if self._freq_set else torch.zeros_like(
+            freq, dtype=torch.bool)
+        self._tail_mask = mask
+        self._tail_inds = mask.nonzero().squeeze(1)
+
+    def _load_from_state_dict(self, state_dict: dict, prefix: str, *args,
+                              **kwargs) -> None:
+        """Load as usual, then note that the frequencies come from the
+        checkpoint and derive the tail set from them."""
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+        loaded = state_dict.get(f'{prefix}category_freq')
+        if loaded is not None and not bool(loaded.isnan().any()):
+            self.freq_origin = 'checkpoint'
+        self._cache_tail()
 
     def get_cls_channels(self, num_classes: int) -> int:
         """Classifier channels: C sigmoid outputs, no background logit.
@@ -272,7 +350,8 @@ class DropLoss(nn.Module):
             drop_background=self.mode == 'drop',
             sync_stats=self.sync_stats,
             reduction=reduction,
-            avg_factor=avg_factor)
+            avg_factor=avg_factor,
+            tail_inds=self.tail_inds)
         loss = self.loss_weight * loss
         if self.return_dict:
             return dict(loss_cls=loss, drop_keep_ratio=keep_ratio)

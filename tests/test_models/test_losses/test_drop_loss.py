@@ -4,10 +4,13 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
-
 from mmdet.registry import MODELS
-from mmdet_droploss.models.losses import (DropLoss, drop_keep_ratio,
-                                          drop_loss_weight)
+
+from mmdet_droploss.models.losses import (
+    DropLoss,
+    drop_keep_ratio,
+    drop_loss_weight,
+)
 
 LOG2 = math.log(2)
 # C = 4; with lambda 0.00177 categories 2 and 3 are tail.
@@ -182,11 +185,31 @@ def test_frequencies_travel_in_the_state_dict():
     assert fresh.tail_mask.tolist() == [False, False, True, True]
 
 
-def test_frequencies_from_json_file(tmp_path):
+def test_frequency_file_waits_for_the_dataset_label_order(tmp_path):
+    """A file is keyed by category id: the loss keeps the table until
+    CategoryFrequencyHook maps it into the training dataset's labels."""
     path = tmp_path / 'freq.json'
-    path.write_text(json.dumps({'frequencies': FREQ}))
+    cats = [dict(id=10 + i, name=f'c{i}', frequency=f)
+            for i, f in enumerate(FREQ)]
+    path.write_text(json.dumps({'categories': cats}))
     loss = build(category_freq=str(path))
-    assert loss.tail_mask.tolist() == [False, False, True, True]
+    assert loss.category_freq_table.cat_ids == [10, 11, 12, 13]
+    assert loss.category_freq_table.frequencies == FREQ
+    assert loss.needs_category_freq
+    with pytest.raises(RuntimeError, match='keyed by category id; add '
+                       '.*CategoryFrequencyHook'):
+        loss.tail_mask
+
+
+@pytest.mark.parametrize('content', [{'frequencies': FREQ}, FREQ])
+def test_frequency_file_without_category_ids_is_refused(tmp_path, content):
+    """A bare list in a file does not say which category each number is
+    (only a list in the config is in label order, by definition)."""
+    path = tmp_path / 'freq.json'
+    path.write_text(json.dumps(content))
+    with pytest.raises(ValueError, match='does not say which category .*'
+                       'export_category_freq.py'):
+        build(category_freq=str(path))
 
 
 def test_lambda_is_a_config_value():
@@ -307,3 +330,31 @@ def test_gradient_equals_the_spec(labels):
     weight[fg] = (~tail | (target[fg] > 0)).float()
     expected = weight * (0.5 - target) / len(labels)
     assert torch.equal(logits.grad, expected)
+
+
+@pytest.mark.parametrize('mode', ['drop', 'eql', 'bce'])
+def test_forward_and_backward_read_nothing_back_from_the_device(mode):
+    """On the meta device tensors hold no data, so anything that reads a
+    value back to the host (``.item()``, ``bool(t)``, ``nonzero()``, masked
+    indexing: a host-device synchronisation on CUDA) raises there. The
+    tail indices are cached when the frequencies are set."""
+    loss = build(mode=mode).to('meta')
+    assert loss.tail_inds.device.type == 'meta'
+    logits = torch.zeros(6, 4, device='meta', requires_grad=True)
+    labels = torch.tensor([0, 2, 4, 4, 3, 1], device='meta')
+    out = loss(logits, labels, torch.ones(6, device='meta'), avg_factor=6.)
+    out['loss_cls'].backward()
+    assert logits.grad.shape == (6, 4)
+    assert out['drop_keep_ratio'].device.type == 'meta'
+
+
+def test_cached_tail_follows_the_frequencies():
+    loss = build()
+    assert loss.tail_inds.tolist() == [2, 3]
+    loss.set_category_freq([0.0001, 0.5, 0.5, 0.5])
+    assert loss.tail_inds.tolist() == [0]
+    # a state dict (checkpoint) sets them too
+    loss.load_state_dict(build().state_dict())
+    assert loss.tail_inds.tolist() == [2, 3]
+    assert loss.tail_mask.tolist() == [False, False, True, True]
+    assert loss.freq_origin == 'checkpoint'

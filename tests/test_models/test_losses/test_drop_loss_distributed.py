@@ -1,10 +1,13 @@
-"""Synchronised keep ratio across two real processes (gloo)."""
+"""Synchronised keep ratio across real processes (gloo): what runs a
+collective, and that no rank is left waiting in one."""
 import json
 
 import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
+from mmdet.registry import MODELS
+from torch.profiler import ProfilerActivity, profile
 
 from mmdet_droploss.models.losses import DropLoss
 
@@ -39,3 +42,68 @@ def test_sync_stats_use_the_global_batch(tmp_path):
     # synchronised: both ranks the ratio of the concatenated batch, 4 / 5
     assert results[0]['True'] == pytest.approx(4 / 5)
     assert results[1]['True'] == pytest.approx(4 / 5)
+
+
+def spawn(fn, *args, timeout: float = 60) -> None:
+    """Run ``fn(rank, *args)`` on 2 processes; one that does not finish in
+    ``timeout`` s (waiting in a collective) fails the test."""
+    context = mp.spawn(fn, args=args, nprocs=2, join=False)
+    for process in context.processes:
+        process.join(timeout)
+    hung = [p for p in context.processes if p.is_alive()]
+    for process in hung:
+        process.terminate()
+    assert not hung, 'a process was left waiting in a collective'
+    assert all(p.exitcode == 0 for p in context.processes)
+
+
+def head_worker(rank: int, store: str, out_dir: str) -> None:
+    dist.init_process_group(
+        'gloo', init_method=f'file://{store}', rank=rank, world_size=2)
+    head = MODELS.build(dict(
+        type='DropLossBBoxHead', in_channels=4, fc_out_channels=8,
+        roi_feat_size=7, num_classes=4,
+        loss_cls=dict(type='DropLoss', num_classes=4, category_freq=FREQ,
+                      sync_stats=True)))
+    # rank 0's batch has no RoI at all; rank 1's is LABELS[0]
+    num = 0 if rank == 0 else len(LABELS[0])
+    labels = torch.tensor(LABELS[0][:num], dtype=torch.long)
+    losses = head.loss(
+        torch.zeros(num, 4, requires_grad=True), torch.zeros(num, 16),
+        torch.zeros(num, 5), labels, torch.ones(num), torch.zeros(num, 4),
+        torch.zeros(num, 4))
+    losses['loss_cls'].backward()
+    with open(f'{out_dir}/head_rank{rank}.json', 'w') as f:
+        json.dump(dict(ratio=losses['drop_keep_ratio'].item(),
+                       loss=losses['loss_cls'].item()), f)
+    dist.destroy_process_group()
+
+
+def test_a_rank_without_rois_joins_the_collective(tmp_path):
+    spawn(head_worker, str(tmp_path / 'store'), str(tmp_path), timeout=60)
+    results = [json.loads((tmp_path / f'head_rank{r}.json').read_text())
+               for r in (0, 1)]
+    # both ranks: rank 1's 1 tail of 2 foreground RoIs; rank 0 adds none
+    # (alone, rank 0 would keep everything: 1)
+    assert [r['ratio'] for r in results] == [0.5, 0.5]
+    assert results[0]['loss'] == 0 and results[1]['loss'] > 0
+
+
+@pytest.mark.parametrize('mode, collectives', [('drop', 1), ('eql', 0),
+                                               ('bce', 0)])
+def test_only_drop_mode_runs_a_collective(tmp_path, mode, collectives):
+    """Counted in the profiler's record of one forward, on a 1-process
+    group (where a collective returns at once instead of hanging)."""
+    dist.init_process_group('gloo', init_method=f'file://{tmp_path}/store',
+                            rank=0, world_size=1)
+    try:
+        loss = DropLoss(num_classes=4, category_freq=FREQ, mode=mode,
+                        sync_stats=True)
+        with profile(activities=[ProfilerActivity.CPU]) as prof:
+            loss(torch.zeros(4, 4), torch.tensor(LABELS[0]))
+    finally:
+        dist.destroy_process_group()
+    names = [e.name for e in prof.events()
+             if e.name.startswith('gloo:') or 'allreduce' in e.name]
+    assert len([n for n in names if n.startswith('gloo:')]) == collectives, \
+        names

@@ -5,6 +5,7 @@ from pathlib import Path
 from typing import Callable, Iterator, List
 
 import pytest
+import torch.multiprocessing as mp
 from mmdet.utils import register_all_modules
 from mmengine.logging import MMLogger
 
@@ -63,3 +64,26 @@ def logged_warnings() -> Iterator[List[logging.LogRecord]]:
     logger.addHandler(handler)
     yield records
     logger.removeHandler(handler)
+
+
+@pytest.fixture
+def spawn_two() -> Callable:
+    """Runs ``fn(rank, *args)`` on 2 processes and fails the test when one
+    exits with an error or is still running after ``timeout`` s (waiting in
+    a collective). The limit is generous: each process imports MMDetection,
+    which takes a while on a loaded 2-core CI machine."""
+
+    def run(fn: Callable, *args, timeout: float = 300) -> None:
+        context = mp.spawn(fn, args=args, nprocs=2, join=False)
+        for process in context.processes:
+            process.join(timeout)
+        hung = [p for p in context.processes if p.is_alive()]
+        for process in hung:
+            process.terminate()
+        assert not hung, f'a process was still running after {timeout} s ' \
+            '(left waiting in a collective?)'
+        exitcodes = [p.exitcode for p in context.processes]
+        assert exitcodes == [0, 0], f'exit codes {exitcodes}'
+
+    return run
+

@@ -7,7 +7,6 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import torch.distributed as dist
-import torch.multiprocessing as mp
 import torch.nn as nn
 from mmdet.registry import DATASETS, HOOKS, MODELS
 
@@ -220,17 +219,12 @@ def hook_worker(rank: int, store: str, tmp: str) -> None:
     dist.destroy_process_group()
 
 
-def test_rank_zero_reads_the_annotations_once_per_job(tmp_path):
+def test_rank_zero_reads_the_annotations_once_per_job(tmp_path, spawn_two):
     (tmp_path / 'data').mkdir()
     dataset = coco_dataset(tmp_path / 'data')
     dataset.full_init()
     expected = [FREQ_BY_ID[c] for c in dataset.cat_ids]
-    context = mp.spawn(hook_worker,
-                       args=(str(tmp_path / 'store'), str(tmp_path)),
-                       nprocs=2, join=False)
-    for process in context.processes:
-        process.join(60)
-    assert all(p.exitcode == 0 for p in context.processes)
+    spawn_two(hook_worker, str(tmp_path / 'store'), str(tmp_path))
     for rank in (0, 1):
         result = json.loads((tmp_path / f'rank{rank}.json').read_text())
         assert result['freq'] == expected

@@ -44,19 +44,6 @@ def test_sync_stats_use_the_global_batch(tmp_path):
     assert results[1]['True'] == pytest.approx(4 / 5)
 
 
-def spawn(fn, *args, timeout: float = 60) -> None:
-    """Run ``fn(rank, *args)`` on 2 processes; one that does not finish in
-    ``timeout`` s (waiting in a collective) fails the test."""
-    context = mp.spawn(fn, args=args, nprocs=2, join=False)
-    for process in context.processes:
-        process.join(timeout)
-    hung = [p for p in context.processes if p.is_alive()]
-    for process in hung:
-        process.terminate()
-    assert not hung, 'a process was left waiting in a collective'
-    assert all(p.exitcode == 0 for p in context.processes)
-
-
 def head_worker(rank: int, store: str, out_dir: str) -> None:
     dist.init_process_group(
         'gloo', init_method=f'file://{store}', rank=rank, world_size=2)
@@ -79,8 +66,8 @@ def head_worker(rank: int, store: str, out_dir: str) -> None:
     dist.destroy_process_group()
 
 
-def test_a_rank_without_rois_joins_the_collective(tmp_path):
-    spawn(head_worker, str(tmp_path / 'store'), str(tmp_path), timeout=60)
+def test_a_rank_without_rois_joins_the_collective(tmp_path, spawn_two):
+    spawn_two(head_worker, str(tmp_path / 'store'), str(tmp_path))
     results = [json.loads((tmp_path / f'head_rank{r}.json').read_text())
                for r in (0, 1)]
     # both ranks: rank 1's 1 tail of 2 foreground RoIs; rank 0 adds none

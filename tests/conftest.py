@@ -82,8 +82,10 @@ def spawn_two() -> Callable:
             process.terminate()
         assert not hung, f'a process was still running after {timeout} s ' \
             '(left waiting in a collective?)'
-        exitcodes = [p.exitcode for p in context.processes]
-        assert exitcodes == [0, 0], f'exit codes {exitcodes}'
+        if any(p.exitcode != 0 for p in context.processes):
+            context.join()  # raises with the failing process's traceback
+            raise AssertionError('exit codes '
+                                 f'{[p.exitcode for p in context.processes]}')
 
     return run
 

@@ -87,15 +87,19 @@ FREQ_BY_ID = {30: 3 / 5, 10: 2 / 5, 40: 2 / 5}
 
 def coco_dataset(tmp_path, ann_file: str = 'train.json'):
     path = tmp_path / 'train.json'
-    anns = [dict(id=len(ids) * 10 + j, image_id=img, category_id=c,
-                 bbox=[0, 0, 10, 10], area=100, iscrowd=0)
-            for img, ids in COCO_IMAGES.items() for j, c in enumerate(ids)]
-    for i, a in enumerate(anns):
-        a['id'] = i + 1
-    path.write_text(json.dumps(dict(
-        images=[dict(id=i, file_name=f'{i}.jpg', width=64, height=64)
-                for i in COCO_IMAGES],
-        annotations=anns, categories=COCO_CATEGORIES)))
+    # written once: in the 2-process test a rank rewriting it while rank 0
+    # reads it would hand rank 0 a truncated file
+    if not path.exists():
+        anns = [dict(id=len(ids) * 10 + j, image_id=img, category_id=c,
+                     bbox=[0, 0, 10, 10], area=100, iscrowd=0)
+                for img, ids in COCO_IMAGES.items()
+                for j, c in enumerate(ids)]
+        for i, a in enumerate(anns):
+            a['id'] = i + 1
+        path.write_text(json.dumps(dict(
+            images=[dict(id=i, file_name=f'{i}.jpg', width=64, height=64)
+                    for i in COCO_IMAGES],
+            annotations=anns, categories=COCO_CATEGORIES)))
     return DATASETS.build(
         dict(type='CocoDataset', data_root=str(tmp_path), ann_file=ann_file,
              metainfo=dict(classes=CLASSES), data_prefix=dict(img=''),

@@ -1,3 +1,4 @@
+import hashlib
 import json
 import logging
 import shutil
@@ -89,3 +90,17 @@ def spawn_two() -> Callable:
 
     return run
 
+
+@pytest.fixture
+def tree_digest() -> Callable[[Path], str]:
+    """SHA-256 over every file's relative path and bytes under a folder."""
+
+    def digest(root: Path) -> str:
+        h = hashlib.sha256()
+        for path in sorted(root.rglob('*')):
+            if path.is_file():
+                h.update(str(path.relative_to(root)).encode())
+                h.update(path.read_bytes())
+        return h.hexdigest()
+
+    return digest

@@ -3,8 +3,11 @@
 ``tools/analysis/longtail_benchmark.py`` write, for tables and plots."""
 import argparse
 import csv
+import glob
 import os.path as osp
 from typing import Dict, List, Sequence, Tuple
+
+import numpy as np
 
 from mmdet_droploss.datasets.category_frequency import read_json
 
@@ -159,3 +162,91 @@ def write_per_category_csv(path: str, per_cat: Sequence[dict]) -> None:
                                 extrasaction='ignore')
         writer.writeheader()
         writer.writerows(per_cat)
+
+
+def seed_runs(work_dir: str, protocol: str) -> Dict[str, Dict[int, dict]]:
+    """The results of a multi-seed experiment, by method and seed.
+
+    Args:
+        work_dir (str): Folder with ``seed<S>/<method>/<protocol>.eval.json``
+            (what ``tools/analysis/longtail_multiseed.sh`` writes).
+        protocol (str): The file's stem: 'standard' or 'fixed'.
+
+    Returns:
+        Dict[str, Dict[int, dict]]: Per method, per seed, the file's
+        content (:func:`load_eval_results`).
+    """
+    runs: Dict[str, Dict[int, dict]] = {}
+    for path in sorted(glob.glob(osp.join(work_dir, 'seed*', '*',
+                                          f'{protocol}.eval.json'))):
+        seed_dir = osp.basename(osp.dirname(osp.dirname(path)))
+        if not seed_dir[4:].isdigit():
+            continue
+        runs.setdefault(method_name(path), {})[int(seed_dir[4:])] = (
+            load_eval_results(path))
+    if not runs:
+        raise FileNotFoundError(
+            f'No seed*/<method>/{protocol}.eval.json under {work_dir}; run '
+            'tools/analysis/longtail_multiseed.sh first.')
+    return runs
+
+
+def multi_seed_tables(runs: Dict[str, Dict[int, dict]],
+                      baseline: str,
+                      iou_types: Sequence[str] = ('bbox', 'segm'),
+                      keys: Sequence[str] = GROUP_KEYS) -> str:
+    """Two Markdown tables of a multi-seed experiment, in AP points.
+
+    The first gives each method's mean and sample standard deviation over
+    its seeds; the second each method's difference to ``baseline`` on each
+    seed both have (paired: same seed, same data), then the mean
+    difference.
+
+    Args:
+        runs (Dict[str, Dict[int, dict]]): Output of :func:`seed_runs`.
+        baseline (str): The method the differences are taken to.
+        iou_types (Sequence[str]): IoU types to show.
+        keys (Sequence[str]): Numbers to show.
+
+    Returns:
+        str: Both tables, with a line naming the seeds.
+    """
+    if baseline not in runs:
+        raise KeyError(f'No {baseline!r} runs to compare with; the methods '
+                       f'are {sorted(runs)}. Pass one with --baseline.')
+    columns = [(t, k) for t in iou_types for k in keys]
+    header = '| method | seeds | ' + ' | '.join(f'{t} {k}'
+                                                for t, k in columns) + ' |'
+    rule = '|---|---|' + '---|' * len(columns)
+
+    def value(results: dict, iou_type: str, key: str) -> float:
+        return 100 * results[iou_type][key]
+
+    mean_rows, diff_rows = [header, rule], [header, rule]
+    for method, by_seed in runs.items():
+        seeds = sorted(by_seed)
+        cells = []
+        for t, k in columns:
+            vals = np.array([value(by_seed[s], t, k) for s in seeds])
+            spread = vals.std(ddof=1) if len(vals) > 1 else float('nan')
+            cells.append(f'{vals.mean():.1f} ± {spread:.1f}')
+        mean_rows.append(f'| {method} | {len(seeds)} | ' + ' | '.join(cells)
+                         + ' |')
+        if method == baseline:
+            continue
+        paired = sorted(set(seeds) & set(runs[baseline]))
+        cells = []
+        for t, k in columns:
+            diffs = [
+                value(by_seed[s], t, k) - value(runs[baseline][s], t, k)
+                for s in paired
+            ]
+            cells.append(', '.join(f'{d:+.1f}' for d in diffs) +
+                         f' ({np.mean(diffs):+.1f})' if diffs else '-')
+        diff_rows.append(f'| {method} | {len(paired)} | ' +
+                         ' | '.join(cells) + ' |')
+    seeds = sorted({s for by_seed in runs.values() for s in by_seed})
+    return '\n'.join([
+        f'Mean ± standard deviation over seeds {seeds}:', '', *mean_rows, '',
+        f'Difference to {baseline}, per seed (mean):', '', *diff_rows
+    ])

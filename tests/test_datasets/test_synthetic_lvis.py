@@ -1,28 +1,16 @@
-import hashlib
-from pathlib import Path
-
 from lvis import LVIS
 from mmdet.datasets import LVISV1Dataset
 
 from mmdet_droploss.datasets.synthetic_lvis import make_synthetic_lvis
 
 
-def digest(root: Path) -> str:
-    h = hashlib.sha256()
-    for path in sorted(root.rglob('*')):
-        if path.is_file():
-            h.update(str(path.relative_to(root)).encode())
-            h.update(path.read_bytes())
-    return h.hexdigest()
-
-
-def test_same_seed_same_bytes(tmp_path):
+def test_same_seed_same_bytes(tmp_path, tree_digest):
     kwargs = dict(num_train=3, num_val=2, image_size=64, num_active=5)
     make_synthetic_lvis(str(tmp_path / 'a'), seed=3, **kwargs)
     make_synthetic_lvis(str(tmp_path / 'b'), seed=3, **kwargs)
     make_synthetic_lvis(str(tmp_path / 'c'), seed=4, **kwargs)
-    assert digest(tmp_path / 'a') == digest(tmp_path / 'b')
-    assert digest(tmp_path / 'a') != digest(tmp_path / 'c')
+    assert tree_digest(tmp_path / 'a') == tree_digest(tmp_path / 'b')
+    assert tree_digest(tmp_path / 'a') != tree_digest(tmp_path / 'c')
 
 
 def test_lvis_v1_format(tiny_lvis):

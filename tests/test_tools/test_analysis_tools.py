@@ -7,8 +7,10 @@ from pathlib import Path
 import pytest
 
 from mmdet_droploss.evaluation.eval_results import (
+    multi_seed_tables,
     named_results,
     pareto_front,
+    seed_runs,
     summary_table,
 )
 
@@ -160,3 +162,51 @@ def test_longtail_benchmark_small(tmp_path):
     out = tmp_path / 'pareto.png'
     run_tool('tools/analysis/plot_pareto.py', *files, '--out', str(out))
     assert_png(out)
+
+
+def write_seed_run(root: Path, seed: int, method: str, protocol: str,
+                   bbox_ap: float) -> None:
+    folder = root / f'seed{seed}' / method
+    folder.mkdir(parents=True, exist_ok=True)
+    numbers = dict(AP=bbox_ap, APr=bbox_ap / 2, APc=0.5, APf=0.75)
+    (folder / f'{protocol}.eval.json').write_text(
+        json.dumps({'bbox': numbers, 'segm': numbers}))
+
+
+@pytest.fixture
+def seed_dir(tmp_path) -> Path:
+    # sigmoid 0.40 / 0.30; droploss 0.45 / 0.32 (+5.0 and +2.0 points)
+    for seed, method, ap in ((0, 'sigmoid', 0.40), (1, 'sigmoid', 0.30),
+                             (0, 'droploss', 0.45), (1, 'droploss', 0.32),
+                             (2, 'droploss', 0.34)):
+        write_seed_run(tmp_path, seed, method, 'standard', ap)
+    write_seed_run(tmp_path, 0, 'sigmoid', 'fixed', 0.5)
+    return tmp_path
+
+
+def test_seed_tables_mean_spread_and_paired_differences(seed_dir):
+    tables = multi_seed_tables(seed_runs(str(seed_dir), 'standard'),
+                               baseline='sigmoid', iou_types=['bbox'],
+                               keys=['AP', 'APr', 'APc'])
+    lines = tables.splitlines()
+    assert lines[0] == 'Mean ± standard deviation over seeds [0, 1, 2]:'
+    # droploss: mean 37.0, sample sd of (45, 32, 34) = 7.0
+    assert '| droploss | 3 | 37.0 ± 7.0 | 18.5 ± 3.5 | 50.0 ± 0.0 |' in lines
+    assert '| sigmoid | 2 | 35.0 ± 7.1 | 17.5 ± 3.5 | 50.0 ± 0.0 |' in lines
+    # only seeds both methods have are paired (seed 2 is not)
+    assert ('| droploss | 2 | +5.0, +2.0 (+3.5) | +2.5, +1.0 (+1.8) | '
+            '+0.0, +0.0 (+0.0) |') in lines
+
+
+def test_seed_table_tool_and_its_errors(seed_dir, tmp_path):
+    out = tmp_path / 'table.md'
+    result = subprocess.run(
+        [sys.executable, 'tools/analysis/seed_table.py', str(seed_dir),
+         '--protocol', 'fixed', '--out', str(out)],
+        cwd=REPO, capture_output=True, text=True, check=True)
+    assert '| sigmoid | 1 | 50.0 ± nan | 25.0 ± nan' in result.stdout
+    assert out.read_text() == result.stdout
+    with pytest.raises(KeyError, match='No .eql. runs'):
+        multi_seed_tables(seed_runs(str(seed_dir), 'standard'), 'eql')
+    with pytest.raises(FileNotFoundError, match='longtail_multiseed.sh'):
+        seed_runs(str(tmp_path / 'empty'), 'standard')

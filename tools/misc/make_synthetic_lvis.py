@@ -1,8 +1,21 @@
 # Copyright (c) mmdet-droploss contributors. All rights reserved.
-"""Write a small synthetic LVIS v1-format dataset (images + annotations)."""
+"""Write a synthetic LVIS v1-format dataset (images + annotations).
+
+Without ``--preset``: the small dataset of the demo and the tests, shaped by
+the options. ``--preset lvis-like``: 200 categories with LVIS's frequency
+groups, judging and look-alike categories
+(``mmdet_droploss.datasets.lvis_like``); only ``--out`` and ``--seed`` apply.
+"""
 import argparse
 
+from mmdet_droploss.datasets.lvis_like import make_lvis_like
 from mmdet_droploss.datasets.synthetic_lvis import make_synthetic_lvis
+
+# a preset is a function of (out, seed) with the shape in its defaults
+PRESETS = {'lvis-like': make_lvis_like}
+SHAPE_OPTIONS = dict(num_train=40, num_val=16, image_size=160, num_active=60,
+                     max_objects=5, zipf_exponent=1.1, rare_max=0,
+                     common_max=0, only_active=False)
 
 
 def parse_args() -> argparse.Namespace:
@@ -10,20 +23,22 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--out', default='data/synthetic_lvis',
                         help='output folder (data_root of the demo config)')
     parser.add_argument('--seed', type=int, default=0)
-    parser.add_argument('--num-train', type=int, default=40)
-    parser.add_argument('--num-val', type=int, default=16)
-    parser.add_argument('--image-size', type=int, default=160)
-    parser.add_argument('--num-active', type=int, default=60,
+    parser.add_argument('--preset', choices=sorted(PRESETS),
+                        help='a fixed shape; the options below do not apply')
+    parser.add_argument('--num-train', type=int)
+    parser.add_argument('--num-val', type=int)
+    parser.add_argument('--image-size', type=int)
+    parser.add_argument('--num-active', type=int,
                         help='categories that occur at all')
-    parser.add_argument('--max-objects', type=int, default=5)
-    parser.add_argument('--zipf-exponent', type=float, default=1.1)
-    parser.add_argument('--rare-max', type=int, default=0,
+    parser.add_argument('--max-objects', type=int)
+    parser.add_argument('--zipf-exponent', type=float)
+    parser.add_argument('--rare-max', type=int,
                         help="most training images of an 'r' category "
                         '(0: 5%% of --num-train)')
-    parser.add_argument('--common-max', type=int, default=0,
+    parser.add_argument('--common-max', type=int,
                         help="most training images of a 'c' category "
                         '(0: 20%% of --num-train)')
-    parser.add_argument('--only-active', action='store_true',
+    parser.add_argument('--only-active', action='store_true', default=None,
                         help='list only the occurring categories, which '
                         'makes a --num-active-class dataset')
     return parser.parse_args()
@@ -31,18 +46,18 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
-    paths = make_synthetic_lvis(
-        args.out,
-        seed=args.seed,
-        num_train=args.num_train,
-        num_val=args.num_val,
-        image_size=args.image_size,
-        num_active=args.num_active,
-        max_objects=args.max_objects,
-        zipf_exponent=args.zipf_exponent,
-        rare_max=args.rare_max,
-        common_max=args.common_max,
-        only_active=args.only_active)
+    given = {k: v for k, v in vars(args).items()
+             if k in SHAPE_OPTIONS and v is not None}
+    if args.preset:
+        if given:
+            raise SystemExit(
+                f'--preset {args.preset} fixes the data\'s shape; drop '
+                + ', '.join('--' + k.replace('_', '-') for k in given)
+                + ' or drop --preset.')
+        paths = PRESETS[args.preset](args.out, seed=args.seed)
+    else:
+        paths = make_synthetic_lvis(
+            args.out, seed=args.seed, **{**SHAPE_OPTIONS, **given})
     for split, path in paths.items():
         print(f'{split}: {path}')
 

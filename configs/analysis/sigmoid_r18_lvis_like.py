@@ -1,0 +1,4 @@
+# Baseline of the LVIS-shaped experiment: plain sigmoid BCE.
+_base_ = './droploss_r18_lvis_like.py'
+
+model = dict(roi_head=dict(bbox_head=dict(loss_cls=dict(mode='bce'))))

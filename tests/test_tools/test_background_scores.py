@@ -11,6 +11,7 @@ import pytest
 import torch
 from mmdet.registry import MODELS
 from mmengine.config import Config
+from mmengine.logging import HistoryBuffer
 
 REPO = Path(__file__).resolve().parents[2]
 TOOL = REPO / 'tools' / 'analysis' / 'background_scores.py'
@@ -53,7 +54,10 @@ def test_tool_on_a_checkpoint(tiny_lvis, tmp_path):
     torch.nn.init.constant_(model.roi_head.bbox_head.fc_cls.bias, -2.0)
     checkpoint = tmp_path / 'run' / 'epoch_1.pth'
     checkpoint.parent.mkdir()
-    torch.save(dict(state_dict=model.state_dict(), meta={}), checkpoint)
+    # as a training checkpoint: more than weights (torch.load must allow it)
+    torch.save(dict(state_dict=model.state_dict(),
+                    message_hub=dict(log_scalars=dict(
+                        loss=HistoryBuffer([1.0])))), checkpoint)
     out = tmp_path / 'scores.json'
     subprocess.run(
         [sys.executable, str(TOOL), str(config), str(checkpoint),

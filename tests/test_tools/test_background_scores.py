@@ -27,20 +27,26 @@ def test_group_table_averages_over_categories():
                 bg_count=np.array([10.0]), bg_over=np.array([2.0, 4.0, 0.0]),
                 fg_sum=np.array([0.6, 0.0, 1.5, 8.0]),
                 fg_count=np.array([2.0, 0.0, 3.0, 10.0]),
-                fg_top1=np.array([1.0, 0.0, 3.0, 9.0]))
+                fg_top1=np.array([1.0, 0.0, 3.0, 9.0]),
+                fg_taken=np.array([3.0, 0.0, 1.0]),
+                fg_other=np.array([13.0, 12.0, 5.0]))
     table = background_scores.group_table(sums, group_of)
-    assert table['r'] == {'bg score': 0.2, 'bg > thr': 0.2,
-                          'fg score': 0.3, 'fg top-1': 0.5}
+    assert table['r'] == pytest.approx({'bg score': 0.2, 'bg > thr': 0.2,
+                                        'fg score': 0.3, 'fg top-1': 0.5,
+                                        'takes others': 3 / 13})
     assert table['c'] == {'bg score': 0.5, 'bg > thr': 0.4,
-                          'fg score': 0.5, 'fg top-1': 1.0}
+                          'fg score': 0.5, 'fg top-1': 1.0,
+                          'takes others': 0.0}
     assert table['f'] == pytest.approx({'bg score': 0.05, 'bg > thr': 0.0,
-                                        'fg score': 0.8, 'fg top-1': 0.9})
+                                        'fg score': 0.8, 'fg top-1': 0.9,
+                                        'takes others': 0.2})
 
 
 def test_group_without_foreground_is_nan():
     sums = dict(bg_sum=np.array([1.0, 1.0]), bg_count=np.array([4.0]),
                 bg_over=np.zeros(3), fg_sum=np.array([0.0, 2.0]),
-                fg_count=np.array([0.0, 4.0]), fg_top1=np.array([0.0, 4.0]))
+                fg_count=np.array([0.0, 4.0]), fg_top1=np.array([0.0, 4.0]),
+                fg_taken=np.zeros(3), fg_other=np.array([4.0, 4.0, 0.0]))
     table = background_scores.group_table(sums, np.array([0, 2]))
     assert np.isnan(table['r']['fg score']) and table['f']['fg score'] == 0.5
     assert np.isnan(table['c']['bg score'])  # no category in the group

@@ -13,7 +13,10 @@ otherwise. Per group (r, c, f, from the annotation file's ``frequency``):
 - bg > thr: share of background proposals on which some category of the
   group scores above ``--score-thr``, i.e. would be kept as a detection;
 - fg score: mean score of the true category on its foreground proposals;
-- fg top-1: share of those where the true category scores highest.
+- fg top-1: share of those where the true category scores highest;
+- takes others: share of the foreground proposals of other groups'
+  categories on which some category of this group scores above the true
+  one (a look-alike outscoring the object's own category).
 
 A classifier that suppresses tail categories gives them low scores
 everywhere; one that stops suppressing them raises both their fg and bg
@@ -68,13 +71,18 @@ def score_sums(model: torch.nn.Module, dataset, num_images: int,
         ``bg_count`` (1, ) background proposals, ``bg_over`` (G, )
         background proposals with some category of group g above
         ``score_thr``, ``fg_sum``, ``fg_count`` and ``fg_top1`` (C, ) over
-        each category's foreground proposals.
+        each category's foreground proposals, ``fg_other`` and
+        ``fg_taken`` (G, ): foreground proposals of other groups'
+        categories, and those on which a category of group g outscores
+        the true one.
     """
     num_classes = len(group_of)
     sums = dict(bg_sum=np.zeros(num_classes), bg_count=np.zeros(1),
                 bg_over=np.zeros(len(GROUPS)), fg_sum=np.zeros(num_classes),
                 fg_count=np.zeros(num_classes),
-                fg_top1=np.zeros(num_classes))
+                fg_top1=np.zeros(num_classes),
+                fg_taken=np.zeros(len(GROUPS)),
+                fg_other=np.zeros(len(GROUPS)))
     in_group = torch.from_numpy(
         np.stack([group_of == g for g in range(len(GROUPS))]))
     for idx in range(num_images):
@@ -107,13 +115,23 @@ def score_sums(model: torch.nn.Module, dataset, num_images: int,
         np.add.at(sums['fg_count'], labels.numpy(), 1)
         np.add.at(sums['fg_top1'], labels.numpy(),
                   (fg_scores.argmax(1) == labels).numpy())
+        others = fg_scores.scatter(1, labels[:, None], -1.0)
+        label_group = torch.from_numpy(group_of)[labels]
+        for g in range(len(GROUPS)):
+            if not in_group[g].any():
+                continue
+            rival = others[:, in_group[g]].max(1).values
+            other = label_group != g
+            sums['fg_taken'][g] += int((other & (rival > own)).sum())
+            sums['fg_other'][g] += int(other.sum())
     return sums
 
 
 def group_table(sums: Dict[str, np.ndarray],
                 group_of: np.ndarray) -> Dict[str, Dict[str, float]]:
-    """Per group: bg score, bg > thr, fg score, fg top-1 (see the module
-    docstring); NaN where a group has no foreground proposal."""
+    """Per group: bg score, bg > thr, fg score, fg top-1, takes others
+    (see the module docstring); NaN where a group has no foreground
+    proposal."""
     bg_count = max(sums['bg_count'][0], 1)
     table = {}
     for g, name in enumerate(GROUPS):
@@ -127,6 +145,8 @@ def group_table(sums: Dict[str, np.ndarray],
             if has_fg.any() else float('nan'),
             'fg top-1': float((sums['fg_top1'][has_fg] / fg_count).mean())
             if has_fg.any() else float('nan'),
+            'takes others': float(sums['fg_taken'][g] /
+                                  max(sums['fg_other'][g], 1)),
         }
     return table
 

@@ -130,9 +130,12 @@ def test_plot_grad_stats(tmp_path):
     path = tmp_path / 'cls_grad_stats.json'
     path.write_text(json.dumps(stats))
     out = tmp_path / 'grad.png'
-    run_tool('tools/analysis/plot_grad_stats.py', str(path), '--out',
-             str(out))
+    printed = run_tool('tools/analysis/plot_grad_stats.py', str(path),
+                       '--out', str(out))
     assert_png(out)
+    # the group means: tail = category 2 alone, other = mean of 0 and 1
+    assert '| tail | 0.1 | 0.5 | 2 |' in printed
+    assert '| other | 3 | 1.5 | 6.5 |' in printed
     # grouped by the LVIS groups of an annotation file
     ann = tmp_path / 'train.json'
     ann.write_text(json.dumps(dict(

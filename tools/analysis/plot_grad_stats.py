@@ -104,6 +104,13 @@ def main() -> None:
     fig.tight_layout()
     fig.savefig(args.out, dpi=100)
     print(f'wrote {args.out}')
+    # the left panel's numbers, as the docs quote them
+    print('| group | ' + ' | '.join(LABELS[k] for k in STAT_NAMES) + ' |')
+    print('|---|' + '---|' * len(STAT_NAMES))
+    for g in order:
+        print(f'| {g} | ' + ' | '.join(
+            f'{values[k][groups == g].mean():.3g}' for k in STAT_NAMES) +
+              ' |')
 
 
 if __name__ == '__main__':

@@ -13,8 +13,11 @@ from mmdet.registry import MODELS
 from mmengine.config import Config
 from mmengine.logging import HistoryBuffer
 
+from mmdet_droploss.datasets.synthetic_lvis import make_synthetic_lvis
+
 REPO = Path(__file__).resolve().parents[2]
 TOOL = REPO / 'tools' / 'analysis' / 'background_scores.py'
+DEMO_CONFIG = REPO / 'configs' / 'demo' / 'droploss_r18_synthetic_demo.py'
 spec = importlib.util.spec_from_file_location('background_scores', TOOL)
 background_scores = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(background_scores)
@@ -52,24 +55,40 @@ def test_group_without_foreground_is_nan():
     assert np.isnan(table['c']['bg score'])  # no category in the group
 
 
-def test_tool_on_a_checkpoint(tiny_lvis, tmp_path):
-    config = REPO / 'configs' / 'demo' / 'droploss_r18_synthetic_demo.py'
-    cfg = Config.fromfile(str(config))
+@pytest.fixture(scope='module')
+def demo_run(tmp_path_factory) -> dict:
+    """The 20-class demo model, saved untrained as a training checkpoint,
+    and a tiny dataset of 20 categories for it."""
+    root = tmp_path_factory.mktemp('bg_scores')
+    make_synthetic_lvis(str(root / 'data'), seed=0, num_train=8, num_val=3,
+                        image_size=96, num_active=20, only_active=True)
+    cfg = Config.fromfile(str(DEMO_CONFIG))
     model = MODELS.build(cfg.model)
     # a visible score on every category, so the background sums are > 0
     torch.nn.init.constant_(model.roi_head.bbox_head.fc_cls.bias, -2.0)
-    checkpoint = tmp_path / 'run' / 'epoch_1.pth'
+    checkpoint = root / 'run' / 'epoch_1.pth'
     checkpoint.parent.mkdir()
     # as a training checkpoint: more than weights (torch.load must allow it)
+    history = HistoryBuffer()
+    history.update(1.0)
     torch.save(dict(state_dict=model.state_dict(),
-                    message_hub=dict(log_scalars=dict(
-                        loss=HistoryBuffer([1.0])))), checkpoint)
-    out = tmp_path / 'scores.json'
-    subprocess.run(
-        [sys.executable, str(TOOL), str(config), str(checkpoint),
+                    message_hub=dict(log_scalars=dict(loss=history))),
+               checkpoint)
+    return dict(checkpoint=str(checkpoint), data=str(root / 'data'))
+
+
+def run_tool(demo_run: dict, data_root: str, out: Path):
+    return subprocess.run(
+        [sys.executable, str(TOOL), str(DEMO_CONFIG), demo_run['checkpoint'],
          '--num-images', '2', '--out', str(out), '--cfg-options',
-         f'test_dataloader.dataset.data_root={tiny_lvis["root"]}'],
-        cwd=REPO, check=True, capture_output=True, text=True, timeout=300)
+         f'test_dataloader.dataset.data_root={data_root}'],
+        cwd=REPO, capture_output=True, text=True, timeout=300)
+
+
+def test_tool_on_a_checkpoint(demo_run, tmp_path):
+    out = tmp_path / 'scores.json'
+    proc = run_tool(demo_run, demo_run['data'], out)
+    assert proc.returncode == 0, proc.stderr[-2000:]
     result = json.loads(out.read_text())
     assert result['name'] == 'run' and result['num_images'] == 2
     groups = result['groups']
@@ -79,3 +98,11 @@ def test_tool_on_a_checkpoint(tiny_lvis, tmp_path):
             # sigmoid(-2) = 0.119, moved a little by the random weights
             assert 0.05 < row['bg score'] < 0.3
             assert row['bg > thr'] > 0.9
+
+
+def test_tool_refuses_data_with_other_categories(demo_run, tiny_lvis,
+                                                 tmp_path):
+    proc = run_tool(demo_run, tiny_lvis['root'], tmp_path / 'scores.json')
+    assert proc.returncode != 0
+    assert 'the model has 20 classes but' in proc.stderr
+    assert 'has 1203 categories' in proc.stderr

@@ -174,6 +174,12 @@ def main() -> None:
                          f"({unknown}) in {dataset.ann_file}; every "
                          "category needs 'frequency': 'r', 'c' or 'f'.")
     group_of = np.array([GROUPS.index(freq[i]) for i in dataset.cat_ids])
+    num_classes = model.roi_head.bbox_head.num_classes
+    if num_classes != len(group_of):
+        raise ValueError(f'the model has {num_classes} classes but '
+                         f'{dataset.ann_file} has {len(group_of)} '
+                         'categories; pass the config the checkpoint was '
+                         'trained with and its test data.')
     num_images = min(args.num_images or len(dataset), len(dataset))
     sums = score_sums(model, dataset, num_images, args.iou_thr,
                       args.score_thr, group_of)

@@ -223,7 +223,9 @@ def multi_seed_tables(runs: Dict[str, Dict[int, dict]],
         return 100 * results[iou_type][key]
 
     mean_rows, diff_rows = [header, rule], [header, rule]
-    for method, by_seed in runs.items():
+    # the baseline first, the others by name
+    for method in [baseline, *sorted(set(runs) - {baseline})]:
+        by_seed = runs[method]
         seeds = sorted(by_seed)
         cells = []
         for t, k in columns:

@@ -196,6 +196,7 @@ def test_seed_tables_mean_spread_and_paired_differences(seed_dir):
     # droploss: mean 37.0, sample sd of (45, 32, 34) = 7.0
     assert '| droploss | 3 | 37.0 ± 7.0 | 18.5 ± 3.5 | 50.0 ± 0.0 |' in lines
     assert '| sigmoid | 2 | 35.0 ± 7.1 | 17.5 ± 3.5 | 50.0 ± 0.0 |' in lines
+    assert lines[4].startswith('| sigmoid ')  # the baseline first
     # only seeds both methods have are paired (seed 2 is not)
     assert ('| droploss | 2 | +5.0, +2.0 (+3.5) | +2.5, +1.0 (+1.8) | '
             '+0.0, +0.0 (+0.0) |') in lines

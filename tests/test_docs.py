@@ -68,7 +68,7 @@ def test_the_docs_name_tools_and_configs():
     assert {'configs/droploss_r50_lvis.py',
             'configs/droploss_r50_90k_lvis.py',
             'configs/demo/droploss_r50_synthetic.py'} <= set(NAMED_CONFIGS)
-    assert 'configs/analysis/eql_r18_longtail_synthetic.py' in NAMED_CONFIGS
+    assert 'configs/analysis/eql_r18_lvis_like.py' in NAMED_CONFIGS
 
 
 @pytest.mark.parametrize('named', sorted({**TOOLS, **SCRIPTS,

@@ -78,7 +78,7 @@ def test_named_results_errors(tmp_path, two_runs):
 
 def run_tool(*args) -> str:
     proc = subprocess.run([sys.executable, *args], cwd=REPO,
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return proc.stdout
 

@@ -18,7 +18,6 @@ Image counts are assigned exactly (not drawn), so every seed gives the same
 groups and the same number of training images; the seed changes which
 combination is which category, the images and the negatives.
 """
-import json
 import os
 import os.path as osp
 from typing import Dict, List, Sequence, Tuple
@@ -27,7 +26,12 @@ import cv2
 import numpy as np
 from mmdet.datasets import LVISV1Dataset
 
-from .synthetic_lvis import COCO_HOST, object_polygon, polygon_area
+from .synthetic_lvis import (
+    image_record,
+    object_polygon,
+    polygon_annotation,
+    write_lvis_files,
+)
 
 # sides of each shape (0: ellipse); 5 and 4 twice: a star and a cross are
 # drawn from the pentagon and the square by ``shape_polygon``
@@ -225,32 +229,12 @@ def write_split(rng: np.random.Generator, out_dir: str, split: str,
                          for k in rng.permutation(absent)[:num_neg])
             if present and rng.random() < 0.1:
                 not_exhaustive = [int(rng.choice(present))]
-        images.append(
-            dict(
-                id=img_id,
-                width=size,
-                height=size,
-                coco_url=COCO_HOST + name,
-                flickr_url='',
-                date_captured='2013-11-14 11:18:45',
-                license=1,
-                neg_category_ids=neg,
-                not_exhaustive_category_ids=not_exhaustive))
-        for obj in objects:
-            poly = obj['polygon']
-            x1, y1 = poly.min(0)
-            x2, y2 = poly.max(0)
-            anns.append(
-                dict(
-                    id=len(anns) + first_id,
-                    image_id=img_id,
-                    category_id=int(cat_ids[obj['label']]),
-                    segmentation=[[round(float(v), 2) for v in poly.ravel()]],
-                    area=round(polygon_area(poly), 2),
-                    bbox=[
-                        round(float(v), 2)
-                        for v in (x1, y1, x2 - x1, y2 - y1)
-                    ]))
+        images.append(image_record(img_id, size, name, neg, not_exhaustive))
+        anns += [
+            polygon_annotation(first_id + len(anns) + k, img_id,
+                               int(cat_ids[obj['label']]), obj['polygon'])
+            for k, obj in enumerate(objects)
+        ]
     return images, anns
 
 
@@ -393,20 +377,5 @@ def make_lvis_like(out_dir: str,
             'instance_count': instance_count[cat_id],
         })
 
-    os.makedirs(osp.join(out_dir, 'annotations'), exist_ok=True)
-    paths = {}
-    for split, (images, anns) in splits.items():
-        paths[split] = osp.join(out_dir, 'annotations',
-                                f'lvis_v1_{split}.json')
-        with open(paths[split], 'w', encoding='utf-8') as f:
-            json.dump(
-                dict(
-                    info=dict(
-                        description='synthetic LVIS-like (mmdet-droploss)',
-                        version='1.0',
-                        year=2026),
-                    licenses=[dict(id=1, name='CC0', url='')],
-                    images=images,
-                    annotations=anns,
-                    categories=categories), f)
-    return paths
+    return write_lvis_files(out_dir, splits, categories,
+                            'synthetic LVIS-like (mmdet-droploss)')

@@ -72,6 +72,79 @@ def make_image(rng: np.random.Generator, label_probs: np.ndarray,
     return img, objects
 
 
+def image_record(img_id: int, size: int, name: str, neg: List[int],
+                 not_exhaustive: List[int]) -> Dict:
+    """An LVIS v1 image entry for a square synthetic image.
+
+    Args:
+        img_id (int): Image id.
+        size (int): Side of the image.
+        name (str): ``<split>2017/<id>.jpg``, the path below ``coco_url``'s
+            host (where LVISV1Dataset looks for the file).
+        neg (List[int]): Verified-absent category ids.
+        not_exhaustive (List[int]): Category ids not exhaustively annotated.
+
+    Returns:
+        Dict: The image entry.
+    """
+    return dict(
+        id=img_id,
+        width=size,
+        height=size,
+        coco_url=COCO_HOST + name,
+        flickr_url='',
+        date_captured='2013-11-14 11:18:45',
+        license=1,
+        neg_category_ids=neg,
+        not_exhaustive_category_ids=not_exhaustive)
+
+
+def polygon_annotation(ann_id: int, img_id: int, cat_id: int,
+                       poly: np.ndarray) -> Dict:
+    """An LVIS annotation of one (K, 2) polygon: segmentation, area, box."""
+    x1, y1 = poly.min(0)
+    x2, y2 = poly.max(0)
+    return dict(
+        id=ann_id,
+        image_id=img_id,
+        category_id=cat_id,
+        segmentation=[[round(float(v), 2) for v in poly.ravel()]],
+        area=round(polygon_area(poly), 2),
+        bbox=[round(float(v), 2) for v in (x1, y1, x2 - x1, y2 - y1)])
+
+
+def write_lvis_files(out_dir: str, splits: Dict[str, Tuple[List, List]],
+                     categories: List[Dict],
+                     description: str) -> Dict[str, str]:
+    """Write ``annotations/lvis_v1_<split>.json`` for each split.
+
+    Args:
+        out_dir (str): Dataset folder.
+        splits (Dict[str, Tuple[List, List]]): Per split its image entries
+            and annotations.
+        categories (List[Dict]): The category entries, shared by all splits.
+        description (str): ``info.description`` of the files.
+
+    Returns:
+        Dict[str, str]: The path of each split's file.
+    """
+    os.makedirs(osp.join(out_dir, 'annotations'), exist_ok=True)
+    paths = {}
+    for split, (images, anns) in splits.items():
+        paths[split] = osp.join(out_dir, 'annotations',
+                                f'lvis_v1_{split}.json')
+        with open(paths[split], 'w', encoding='utf-8') as f:
+            json.dump(
+                dict(
+                    info=dict(description=description, version='1.0',
+                              year=2026),
+                    licenses=[dict(id=1, name='CC0', url='')],
+                    images=images,
+                    annotations=anns,
+                    categories=categories), f)
+    return paths
+
+
 def generate_split(rng: np.random.Generator, out_dir: str, split: str,
                    num_images: int, first_id: int, label_probs: np.ndarray,
                    image_size: int, max_objects: int) -> Tuple[List, List]:
@@ -90,32 +163,13 @@ def generate_split(rng: np.random.Generator, out_dir: str, split: str,
         neg = sorted(int(c) for c in rng.permutation(absent)[:5])
         not_exhaustive = ([int(rng.choice(present))]
                           if rng.random() < 0.1 else [])
-        images.append(
-            dict(
-                id=img_id,
-                width=image_size,
-                height=image_size,
-                coco_url=COCO_HOST + name,
-                flickr_url='',
-                date_captured='2013-11-14 11:18:45',
-                license=1,
-                neg_category_ids=neg,
-                not_exhaustive_category_ids=not_exhaustive))
-        for obj in objects:
-            poly = obj['polygon']
-            x1, y1 = poly.min(0)
-            x2, y2 = poly.max(0)
-            anns.append(
-                dict(
-                    id=0,
-                    image_id=img_id,
-                    category_id=obj['label'] + 1,
-                    segmentation=[[round(float(v), 2) for v in poly.ravel()]],
-                    area=round(polygon_area(poly), 2),
-                    bbox=[
-                        round(float(v), 2)
-                        for v in (x1, y1, x2 - x1, y2 - y1)
-                    ]))
+        images.append(image_record(img_id, image_size, name, neg,
+                                   not_exhaustive))
+        # ids are given over both splits once all are drawn
+        anns += [
+            polygon_annotation(0, img_id, obj['label'] + 1, obj['polygon'])
+            for obj in objects
+        ]
     return images, anns
 
 
@@ -198,27 +252,13 @@ def make_synthetic_lvis(out_dir: str,
             'instance_count': int(instance_count[i]),
         })
 
-    os.makedirs(osp.join(out_dir, 'annotations'), exist_ok=True)
-    paths = {}
     next_ann_id = 1
-    for split, (images, anns) in splits.items():
+    for _images, anns in splits.values():
         for ann in anns:
             ann['id'] = next_ann_id
             next_ann_id += 1
-        paths[split] = osp.join(out_dir, 'annotations',
-                                f'lvis_v1_{split}.json')
-        with open(paths[split], 'w', encoding='utf-8') as f:
-            json.dump(
-                dict(
-                    info=dict(
-                        description='synthetic LVIS v1 (mmdet-droploss)',
-                        version='1.0',
-                        year=2026),
-                    licenses=[dict(id=1, name='CC0', url='')],
-                    images=images,
-                    annotations=anns,
-                    categories=categories), f)
-    return paths
+    return write_lvis_files(out_dir, splits, categories,
+                            'synthetic LVIS v1 (mmdet-droploss)')
 
 
 def synthetic_detections(ann: dict,

@@ -32,10 +32,12 @@ import torch
 from mmdet.apis import init_detector
 from mmdet.registry import DATASETS
 from mmdet.structures.bbox import bbox2roi, bbox_overlaps
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 from mmengine.dataset import pseudo_collate
 
 from mmdet_droploss.datasets.category_frequency import read_json
+from mmdet_droploss.evaluation.eval_results import method_name
+from mmdet_droploss.utils import load_config
 
 GROUPS = ('r', 'c', 'f')
 
@@ -153,9 +155,7 @@ def group_table(sums: Dict[str, np.ndarray],
 
 def main() -> None:
     args = parse_args()
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = load_config(args.config, cfg_options=args.cfg_options)
     model = init_detector(cfg, args.checkpoint, device='cpu')
     model.eval()
     dataset_cfg = cfg.test_dataloader.dataset
@@ -184,7 +184,7 @@ def main() -> None:
     sums = score_sums(model, dataset, num_images, args.iou_thr,
                       args.score_thr, group_of)
     table = group_table(sums, group_of)
-    name = args.name or args.checkpoint.rsplit('/', 2)[-2]
+    name = args.name or method_name(args.checkpoint)
     columns = list(table['r'])
     print(f'{name}: {num_images} images, {int(sums["bg_count"][0])} '
           f'background and {int(sums["fg_count"].sum())} foreground '

@@ -13,9 +13,10 @@ from mmdet_droploss.datasets.synthetic_lvis import make_synthetic_lvis
 
 # a preset is a function of (out, seed) with the shape in its defaults
 PRESETS = {'lvis-like': make_lvis_like}
-SHAPE_OPTIONS = dict(num_train=40, num_val=16, image_size=160, num_active=60,
-                     max_objects=5, zipf_exponent=1.1, rare_max=0,
-                     common_max=0, only_active=False)
+# options of make_synthetic_lvis; left out, its defaults apply
+SHAPE_OPTIONS = ('num_train', 'num_val', 'image_size', 'num_active',
+                 'max_objects', 'zipf_exponent', 'rare_max', 'common_max',
+                 'only_active')
 
 
 def parse_args() -> argparse.Namespace:
@@ -56,8 +57,7 @@ def main() -> None:
                 + ' or drop --preset.')
         paths = PRESETS[args.preset](args.out, seed=args.seed)
     else:
-        paths = make_synthetic_lvis(
-            args.out, seed=args.seed, **{**SHAPE_OPTIONS, **given})
+        paths = make_synthetic_lvis(args.out, seed=args.seed, **given)
     for split, path in paths.items():
         print(f'{split}: {path}')
 

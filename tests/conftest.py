@@ -1,11 +1,18 @@
+import faulthandler
 import hashlib
 import json
 import logging
+import os
 import shutil
+import signal
+import time
+import traceback
+from datetime import timedelta
 from pathlib import Path
 from typing import Callable, Iterator, List
 
 import pytest
+import torch.distributed as dist
 import torch.multiprocessing as mp
 from mmdet.utils import register_all_modules
 from mmengine.logging import MMLogger
@@ -67,26 +74,64 @@ def logged_warnings() -> Iterator[List[logging.LogRecord]]:
     logger.removeHandler(handler)
 
 
-@pytest.fixture
-def spawn_two() -> Callable:
-    """Runs ``fn(rank, *args)`` on 2 processes and fails the test when one
-    exits with an error or is still running after ``timeout`` s (waiting in
-    a collective). The limit is generous: each process imports MMDetection,
-    which takes a while on a loaded 2-core CI machine."""
+def _gloo_entry(rank: int, fn: Callable, run_dir: str, collective_s: float,
+                args: tuple) -> None:
+    """One rank of ``spawn_two``: joins a 2-process gloo group, runs
+    ``fn(rank, *args)`` and leaves the group together with the other rank.
 
-    def run(fn: Callable, *args, timeout: float = 300) -> None:
-        context = mp.spawn(fn, args=args, nprocs=2, join=False)
+    The barrier before ``destroy_process_group`` keeps a rank from tearing
+    down the file store while the other still reads it, and the group's
+    timeout turns a rank left waiting in a collective into an error with a
+    traceback. SIGUSR1 writes this rank's Python stacks, which the fixture
+    asks for before it stops a rank that is still running; a rank that
+    fails writes its traceback beside them."""
+    stacks = open(f'{run_dir}/rank{rank}.stacks', 'w')  # open until exit
+    faulthandler.register(signal.SIGUSR1, file=stacks, all_threads=True)
+    try:
+        dist.init_process_group(
+            'gloo', init_method=f'file://{run_dir}/store', rank=rank,
+            world_size=2, timeout=timedelta(seconds=collective_s))
+        fn(rank, *args)
+        dist.barrier()
+        dist.destroy_process_group()
+    except BaseException:
+        Path(f'{run_dir}/rank{rank}.error').write_text(traceback.format_exc())
+        raise
+
+
+@pytest.fixture
+def spawn_two(tmp_path_factory) -> Callable:
+    """Runs ``fn(rank, *args)`` on 2 processes of one gloo process group
+    (the fixture starts and ends the group) and fails the test when one
+    exits with an error or is still running after ``timeout`` s; the
+    failure shows the stacks of the ranks still running. The limit is
+    generous: each process imports MMDetection, which takes a while on a
+    loaded 2-core CI machine."""
+
+    def run(fn: Callable, *args, timeout: float = 300,
+            collective_s: float = 120) -> None:
+        run_dir = tmp_path_factory.mktemp('gloo')
+        context = mp.spawn(_gloo_entry, nprocs=2, join=False,
+                           args=(fn, str(run_dir), collective_s, args))
+        deadline = time.monotonic() + timeout
         for process in context.processes:
-            process.join(timeout)
-        hung = [p for p in context.processes if p.is_alive()]
-        for process in hung:
-            process.terminate()
-        assert not hung, f'a process was still running after {timeout} s ' \
-            '(left waiting in a collective?)'
-        if any(p.exitcode != 0 for p in context.processes):
-            context.join()  # raises with the failing process's traceback
-            raise AssertionError('exit codes '
-                                 f'{[p.exitcode for p in context.processes]}')
+            process.join(max(0.0, deadline - time.monotonic()))
+        hung = [r for r, p in enumerate(context.processes) if p.is_alive()]
+        for rank in hung:
+            os.kill(context.processes[rank].pid, signal.SIGUSR1)
+        time.sleep(2 if hung else 0)
+        for rank in hung:
+            context.processes[rank].terminate()
+        codes = [p.exitcode for p in context.processes]
+        # a rank that failed (e.g. timed out in a collective) wrote its
+        # traceback; a rank still running left its stacks in the run folder
+        report = [f'rank {r} still running after {timeout} s:\n'
+                  + (run_dir / f'rank{r}.stacks').read_text() for r in hung]
+        report += [f'rank {r} failed:\n' + error.read_text()
+                   for r in range(2)
+                   if (error := run_dir / f'rank{r}.error').is_file()]
+        assert not hung and codes == [0, 0], \
+            f'exit codes {codes}\n' + '\n'.join(report)
 
     return run
 

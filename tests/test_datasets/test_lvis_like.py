@@ -8,7 +8,10 @@ import numpy as np
 import pytest
 from lvis import LVIS
 from mmdet.datasets import LVISV1Dataset
+from mmdet.registry import MODELS
+from mmengine.config import Config
 
+from mmdet_droploss.datasets import frequencies_from_annotations
 from mmdet_droploss.datasets.lvis_like import (
     assign_images,
     lvis_like_image_counts,
@@ -23,8 +26,8 @@ def preset(tmp_path_factory) -> dict:
     """The preset exactly as the experiment makes it (about 15 s)."""
     root = tmp_path_factory.mktemp('lvis_like')
     paths = make_lvis_like(str(root), seed=0)
-    return dict(root=str(root), train=LVIS(paths['train']),
-                val=LVIS(paths['val']))
+    return dict(root=str(root), train_file=paths['train'],
+                train=LVIS(paths['train']), val=LVIS(paths['val']))
 
 
 def test_preset_groups_by_lvis_thresholds(preset):
@@ -44,6 +47,21 @@ def test_preset_groups_by_lvis_thresholds(preset):
     assert groups == {'r': 50, 'c': 130, 'f': 20}
     assert groups['r'] / len(cats) >= 0.2
     assert len(train.get_img_ids()) == 1400
+
+
+@pytest.mark.parametrize('config, tail_groups', [
+    ('droploss_r18_lvis_like.py', {'r', 'c'}),  # as 0.00177 on LVIS
+    ('droploss_rare_r18_lvis_like.py', {'r'}),
+])
+def test_experiment_lambdas_pick_their_groups(preset, config, tail_groups):
+    cfg = Config.fromfile(str(REPO / 'configs' / 'analysis' / config))
+    loss_cfg = cfg.model.roi_head.bbox_head.loss_cls
+    cats = sorted(preset['train'].load_cats(None), key=lambda c: c['id'])
+    freq = frequencies_from_annotations(
+        preset['train_file'], [c['id'] for c in cats])
+    loss = MODELS.build({**loss_cfg, 'category_freq': freq.tolist()})
+    expected = [c['frequency'] in tail_groups for c in cats]
+    assert loss.tail_mask.tolist() == expected
 
 
 def test_preset_judges_at_most_3_percent_per_val_image(preset):

@@ -198,9 +198,9 @@ def multi_seed_tables(runs: Dict[str, Dict[int, dict]],
     """Two Markdown tables of a multi-seed experiment, in AP points.
 
     The first gives each method's mean and sample standard deviation over
-    its seeds; the second each method's difference to ``baseline`` on each
-    seed both have (paired: same seed, same data), then the mean
-    difference.
+    its seeds (the mean alone for a method with one seed); the second each
+    method's difference to ``baseline`` on each seed both have (paired:
+    same seed, same data), then the mean difference.
 
     Args:
         runs (Dict[str, Dict[int, dict]]): Output of :func:`seed_runs`.
@@ -230,8 +230,9 @@ def multi_seed_tables(runs: Dict[str, Dict[int, dict]],
         cells = []
         for t, k in columns:
             vals = np.array([value(by_seed[s], t, k) for s in seeds])
-            spread = vals.std(ddof=1) if len(vals) > 1 else float('nan')
-            cells.append(f'{vals.mean():.1f} ± {spread:.1f}')
+            # one seed has no spread: its mean alone
+            cells.append(f'{vals.mean():.1f} ± {vals.std(ddof=1):.1f}'
+                         if len(vals) > 1 else f'{vals.mean():.1f}')
         mean_rows.append(f'| {method} | {len(seeds)} | ' + ' | '.join(cells)
                          + ' |')
         if method == baseline:

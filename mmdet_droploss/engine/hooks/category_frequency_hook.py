@@ -11,6 +11,7 @@ from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 
 from mmdet_droploss.datasets.category_frequency import (
+    FrequencyTable,
     dataset_cat_ids,
     frequencies_from_dataset,
     table_in_label_order,
@@ -74,19 +75,17 @@ class CategoryFrequencyHook(Hook):
         cat_ids: Optional[List[int]] = None
         computed: Optional[Tuple[np.ndarray, Dict]] = None
         for name, loss in losses:
-            checkpoint = (loss.category_freq.cpu().numpy().copy()
-                          if loss.freq_origin == 'checkpoint' else None)
             named, source = None, None
-            if loss.named_category_freq is not None:
-                named = loss.named_category_freq.numpy()
-                source = 'the frequencies named in the config'
-            elif loss.category_freq_table is not None:
+            if isinstance(loss.named_freq, FrequencyTable):
                 if cat_ids is None:
                     cat_ids = dataset_cat_ids(dataset)
-                named = table_in_label_order(loss.category_freq_table,
-                                             cat_ids)
-                source = (f'the {loss.category_freq_table.source} '
+                named = table_in_label_order(loss.named_freq, cat_ids)
+                source = (f'the {loss.named_freq.source} '
                           '(mapped by category id)')
+            elif loss.named_freq is not None:
+                named = loss.named_freq.numpy()
+                source = 'the frequencies named in the config'
+            checkpoint = self._checkpoint_freq(loss, named)
             if resumed and checkpoint is not None:
                 if named is not None and not np.array_equal(named,
                                                             checkpoint):
@@ -120,6 +119,25 @@ class CategoryFrequencyHook(Hook):
                 f'{name}: {int(loss.tail_mask.sum())} of {loss.num_classes} '
                 f'categories below lambda_={loss.lambda_} are tail.',
                 logger='current')
+
+    @staticmethod
+    def _checkpoint_freq(loss: DropLoss,
+                         named: Optional[np.ndarray]) -> Optional[np.ndarray]:
+        """The frequencies a checkpoint (``load_from`` or ``--resume``) put
+        in the loss's buffer, None where it put none.
+
+        The buffer holds, before training, what the config named (a list
+        is set at build time), a checkpoint's values, or NaN (unset): set
+        and unlike the named values, it holds a checkpoint's. A
+        checkpoint's buffer of another shape (a fine-tune from another
+        dataset) is not loaded at all, and so is no checkpoint's here.
+        """
+        if not loss.has_category_freq:
+            return None
+        current = loss.category_freq.cpu().numpy().copy()
+        if named is not None and np.array_equal(current, named):
+            return None
+        return current
 
     @staticmethod
     def _warn_differ(name: str, first: np.ndarray, first_source: str,

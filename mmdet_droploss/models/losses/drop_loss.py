@@ -11,6 +11,7 @@ import torch.nn as nn
 from mmdet.models.losses.accuracy import accuracy
 from mmdet.models.losses.utils import weight_reduce_loss
 from mmdet.registry import MODELS
+from mmengine.dist import get_rank
 from torch import Tensor
 
 from mmdet_droploss.datasets.category_frequency import (
@@ -22,6 +23,7 @@ from .drop_loss_ops import (
     WeightedSigmoidBCE,
     drop_keep_ratio,
     drop_loss_weight,
+    drop_seed,
 )
 
 MODES = ('drop', 'eql', 'bce')
@@ -35,7 +37,9 @@ def drop_loss(cls_score: Tensor,
               sync_stats: bool = False,
               reduction: str = 'mean',
               avg_factor: Optional[float] = None,
-              tail_inds: Optional[Tensor] = None) -> Tuple[Tensor, Tensor]:
+              tail_inds: Optional[Tensor] = None,
+              generator: Optional[torch.Generator] = None
+              ) -> Tuple[Tensor, Tensor]:
     """Sigmoid BCE over C categories, with DropLoss's weights.
 
     Args:
@@ -52,6 +56,8 @@ def drop_loss(cls_score: Tensor,
         avg_factor (float, optional): Divisor of the summed loss.
         tail_inds (Tensor, optional): Indices of shape (T, ) of the tail
             categories; given, nothing is read back from the device.
+        generator (torch.Generator, optional): Generator of the drop
+            draws, on the logits' device; None uses the device's default.
 
     Returns:
         Tuple[Tensor, Tensor]: The loss, and the keep ratio ``r`` used
@@ -73,7 +79,7 @@ def drop_loss(cls_score: Tensor,
                 keep_ratio)
 
     weight = drop_loss_weight(labels, tail_mask, keep_ratio, drop_background,
-                              tail_inds)
+                              tail_inds, generator)
     # float32 even under autocast, as binary_cross_entropy_with_logits runs
     loss = WeightedSigmoidBCE.apply(cls_score.float(), labels, weight)
     if label_weights is not None:
@@ -106,9 +112,8 @@ class DropLoss(nn.Module):
             ``tools/misc/export_category_freq.py``), which
             ``CategoryFrequencyHook`` maps into the dataset's label order.
             None leaves them to ``CategoryFrequencyHook``, which computes
-            them from the training set before the first iteration. Named
-            frequencies win over a ``load_from`` checkpoint's (the hook
-            applies them); a resumed run keeps its checkpoint's.
+            them from the training set before the first iteration. The
+            hook also decides between these and a checkpoint's.
         mode (str): 'drop' (DropLoss), 'eql' (Equalization Loss: background
             rows keep every term) or 'bce' (plain sigmoid BCE, no
             frequencies needed). Defaults to 'drop'.
@@ -121,6 +126,12 @@ class DropLoss(nn.Module):
         return_dict (bool): Return ``dict(loss_cls=..., drop_keep_ratio=...)``
             so that the keep ratio is logged; False returns the loss tensor.
             Defaults to True.
+
+    The drop draws come from a generator of the loss's own, one per
+    process, seeded from the run's seed (``torch.initial_seed()``, which
+    MMEngine sets) and the global rank: every rank drops different terms,
+    as independent draws would, and a run with the same seed draws the
+    same again. ``RandomStateHook`` saves and restores its state.
     """
 
     def __init__(self,
@@ -156,31 +167,35 @@ class DropLoss(nn.Module):
         self.register_buffer(
             'category_freq',
             torch.full((num_classes, ), float('nan'), dtype=torch.float64))
-        # Derived from category_freq when it is set, so that the forward
-        # reads nothing back from the device; not saved.
+        # Derived from category_freq, so that the forward reads nothing
+        # back from the device; not saved.
         self.register_buffer(
             '_tail_mask', torch.zeros(num_classes, dtype=torch.bool),
             persistent=False)
         self.register_buffer(
             '_tail_inds', torch.zeros(0, dtype=torch.long), persistent=False)
         self._freq_set = False
-        # where the buffer's values come from: None (unset), 'named' (the
-        # config or set_category_freq) or 'checkpoint'
-        self.freq_origin: Optional[str] = None
-        # what the config or set_category_freq named, kept beside the buffer
-        # so that CategoryFrequencyHook can apply it over a checkpoint's
-        self.named_category_freq: Optional[Tensor] = None
-        self.category_freq_table: Optional[FrequencyTable] = None
+        # What the config named: label-order frequencies (also in the
+        # buffer) or a table keyed by category id. CategoryFrequencyHook
+        # maps a table and decides between this and a checkpoint's.
+        self.named_freq: Optional[Union[Tensor, FrequencyTable]] = None
+        self._generator: Optional[torch.Generator] = None
         if category_freq is not None:
             named = load_category_freq(category_freq, num_classes)
             if isinstance(named, FrequencyTable):
-                self.category_freq_table = named
+                self.named_freq = named
             else:
                 self.set_category_freq(named)
 
         self.custom_cls_channels = True
         self.custom_activation = True
         self.custom_accuracy = True
+
+    @property
+    def has_category_freq(self) -> bool:
+        """bool: Whether the buffer holds frequencies (named in the config,
+        set, or loaded from a checkpoint)."""
+        return self._freq_set
 
     @property
     def needs_category_freq(self) -> bool:
@@ -193,10 +208,10 @@ class DropLoss(nn.Module):
         if self.mode == 'bce':
             return torch.zeros_like(self._tail_mask)
         if self.needs_category_freq:
-            if self.category_freq_table is not None:
+            if isinstance(self.named_freq, FrequencyTable):
                 raise RuntimeError(
                     f'DropLoss was given the '
-                    f'{self.category_freq_table.source}, which is keyed by '
+                    f'{self.named_freq.source}, which is keyed by '
                     'category id; add dict(type="CategoryFrequencyHook") to '
                     "custom_hooks to map it into the training dataset's "
                     'label order.')
@@ -247,8 +262,7 @@ class DropLoss(nn.Module):
                 'category (all tail); check lambda_ against the frequency '
                 'table.')
         self.category_freq.copy_(freq.to(self.category_freq.device))
-        self.named_category_freq = freq.clone()
-        self.freq_origin = 'named'
+        self.named_freq = freq.clone()
         self._cache_tail()
 
     def _cache_tail(self) -> None:
@@ -263,13 +277,61 @@ class DropLoss(nn.Module):
 
     def _load_from_state_dict(self, state_dict: dict, prefix: str, *args,
                               **kwargs) -> None:
-        """Load as usual, then note that the frequencies come from the
-        checkpoint and derive the tail set from them."""
+        """Load as usual, then derive the tail set from the frequencies
+        (a checkpoint's buffer of another shape is not loaded: PyTorch
+        reports the mismatch and the buffer keeps its values)."""
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
-        loaded = state_dict.get(f'{prefix}category_freq')
-        if loaded is not None and not bool(loaded.isnan().any()):
-            self.freq_origin = 'checkpoint'
         self._cache_tail()
+
+    def generator(self, device: torch.device) -> Optional[torch.Generator]:
+        """The generator of this process's drop draws on ``device``.
+
+        Made at the first draw on a device, seeded by :func:`drop_seed`
+        from ``torch.initial_seed()`` and the global rank.
+
+        Args:
+            device (torch.device): Device of the logits.
+
+        Returns:
+            torch.Generator | None: The generator; None on the meta device,
+            where nothing is drawn.
+        """
+        if device.type == 'meta':
+            return None
+        if self._generator is None or self._generator.device != device:
+            self._generator = torch.Generator(device=device)
+            self._generator.manual_seed(
+                drop_seed(torch.initial_seed(), get_rank()))
+        return self._generator
+
+    def get_rng_state(self) -> Optional[dict]:
+        """dict | None: The drop generator's device and state, None before
+        the first draw."""
+        if self._generator is None:
+            return None
+        return dict(device=self._generator.device.type,
+                    state=self._generator.get_state())
+
+    def set_rng_state(self, state: dict) -> None:
+        """Continue the drop draws from a state of :meth:`get_rng_state`,
+        on the device that the loss's buffers are on.
+
+        Args:
+            state (dict): The saved ``device`` type and ``state``.
+        """
+        device = self.category_freq.device
+        if state['device'] != device.type:
+            raise ValueError(
+                f"The saved drop generator state is for {state['device']} "
+                f'but the loss is on {device.type}.')
+        self._generator = torch.Generator(device=device)
+        self._generator.set_state(state['state'])
+
+    def __getstate__(self) -> dict:
+        # a copy (an EMA model, a pickle) starts its own stream
+        state = self.__dict__.copy()
+        state['_generator'] = None
+        return state
 
     def get_cls_channels(self, num_classes: int) -> int:
         """Classifier channels: C sigmoid outputs, no background logit.
@@ -351,7 +413,9 @@ class DropLoss(nn.Module):
             sync_stats=self.sync_stats,
             reduction=reduction,
             avg_factor=avg_factor,
-            tail_inds=self.tail_inds)
+            tail_inds=self.tail_inds,
+            generator=(self.generator(cls_score.device)
+                       if self.mode == 'drop' else None))
         loss = self.loss_weight * loss
         if self.return_dict:
             return dict(loss_cls=loss, drop_keep_ratio=keep_ratio)

@@ -4,6 +4,7 @@
 Kept free of MMDetection imports so that the loss benchmark runs on a
 machine that has nothing but PyTorch (``tools/gpu/check.sh``).
 """
+import hashlib
 from typing import Optional, Tuple
 
 import torch
@@ -48,11 +49,32 @@ def drop_keep_ratio(labels: Tensor,
                        torch.ones_like(num_fg))
 
 
+def drop_seed(base_seed: int, rank: int) -> int:
+    """Seed of one process's drop draws: a stream of its own per rank.
+
+    MMEngine seeds every rank alike (``randomness.diff_rank_seed`` is off by
+    default), and in Mask R-CNN nothing else draws from the CUDA generator
+    between iterations, so draws from the default generator would be the
+    same on every rank. Hashed, so that the stream is unrelated to the
+    ones that ``base_seed`` (or ``base_seed + rank``) seeds elsewhere.
+
+    Args:
+        base_seed (int): The run's seed.
+        rank (int): Global rank of the process.
+
+    Returns:
+        int: A seed in [0, 2**63).
+    """
+    digest = hashlib.sha256(f'droploss:{base_seed}:{rank}'.encode()).digest()
+    return int.from_bytes(digest[:8], 'little') >> 1
+
+
 def drop_loss_weight(labels: Tensor,
                      tail_mask: Tensor,
                      keep_ratio: Tensor,
                      drop_background: bool = True,
-                     tail_inds: Optional[Tensor] = None) -> Tensor:
+                     tail_inds: Optional[Tensor] = None,
+                     generator: Optional[torch.Generator] = None) -> Tensor:
     """Per-element weights ``w`` of DropLoss: float32 (N, C) in {0, 1}.
 
     Foreground rows drop (weight 0) tail columns other than their own label
@@ -70,75 +92,94 @@ def drop_loss_weight(labels: Tensor,
         tail_inds (Tensor, optional): Indices of shape (T, ) of the tail
             categories, ``tail_mask.nonzero()``; give them (``DropLoss``
             caches them) to spare that host-device synchronisation.
+        generator (torch.Generator, optional): The generator of the draws,
+            on the labels' device; None draws from the device's default
+            generator.
 
     Returns:
         Tensor: Weights of shape (N, C), without gradient.
     """
     num_rois, num_classes = labels.numel(), tail_mask.numel()
     fg = labels < num_classes
-    head_row = (~tail_mask).float()
     if drop_background:
         if tail_inds is None:
             tail_inds = tail_mask.nonzero().squeeze(1)
+        # float 0/1 in place: each N x C or N x T tensor made is a fresh
+        # allocation, which costs more than the arithmetic on it
         keep = torch.rand(
-            num_rois, tail_inds.numel(),
-            device=labels.device).lt_(keep_ratio).logical_and_(~fg[:, None])
-        # whole columns are copied: faster than a 2-D scatter
-        weight = head_row[None, :].expand(num_rois, num_classes).clone()
-        weight.index_copy_(1, tail_inds, keep.float())
+            num_rois, tail_inds.numel(), device=labels.device,
+            generator=generator).lt_(keep_ratio).mul_(~fg[:, None])
+        weight = torch.ones(num_rois, num_classes, device=labels.device)
+        weight.index_copy_(1, tail_inds, keep)
     else:
+        head_row = (~tail_mask).float()
         weight = torch.where(fg[:, None], head_row[None, :],
                              head_row.new_ones(1, num_classes))
     # a foreground row keeps its own label's term, tail or not
-    return weight.masked_fill_(label_columns(labels, num_classes), 1)
+    col, fg = target_columns(labels, num_classes)
+    return weight.scatter_(1, col, weight.gather(1, col).masked_fill_(fg, 1))
 
 
-def label_columns(labels: Tensor, num_classes: int) -> Tensor:
-    """Boolean (N, C) mask of each foreground RoI's label column.
+def target_columns(labels: Tensor, num_classes: int) -> Tuple[Tensor, Tensor]:
+    """Each RoI's target column, as (N, 1) indices and an (N, 1) foreground
+    mask.
 
-    Element-wise, where indexing by the foreground rows would make the host
-    wait for their number; background rows (label C) match no column.
+    Background rows (label C) point at column C - 1, where the callers'
+    gather-and-scatter writes back the value it read; the host never has
+    to learn how many rows are foreground.
 
     Args:
         labels (Tensor): RoI labels of shape (N, ).
         num_classes (int): Number of categories C.
 
     Returns:
-        Tensor: The mask, shape (N, C).
+        Tuple[Tensor, Tensor]: Columns (long) and foreground mask (bool),
+        both of shape (N, 1).
     """
-    return labels[:, None] == torch.arange(num_classes, device=labels.device)
+    return (labels.clamp(max=num_classes - 1)[:, None],
+            (labels < num_classes)[:, None])
 
 
-def bce_terms_log_sigmoid(cls_score: Tensor, target: Tensor) -> Tensor:
-    """``(1 - t) z - log sigmoid(z)``, as torch >= 2.2 computes BCE.
+def bce_terms_log_sigmoid(cls_score: Tensor, labels: Tensor) -> Tensor:
+    """``(1 - t) z - log sigmoid(z)``, as torch >= 2.2 computes BCE, with
+    ``t`` one-hot at each foreground RoI's label.
 
     Args:
         cls_score (Tensor): Logits ``z`` of shape (N, C).
-        target (Tensor): Boolean targets ``t`` of shape (N, C).
+        labels (Tensor): Labels of shape (N, ), C for background.
 
     Returns:
         Tensor: The terms, shape (N, C).
     """
-    neg_log_sig = F.logsigmoid(cls_score).neg_()
+    col, fg = target_columns(labels, cls_score.size(1))
+    terms = F.logsigmoid(cls_score).neg_()
+    target_terms = terms.gather(1, col)
     # z + (-log sigmoid(z)) is z - log sigmoid(z) bit for bit
-    return torch.where(target, neg_log_sig, cls_score + neg_log_sig)
+    terms.add_(cls_score)
+    return terms.scatter_(1, col,
+                          torch.where(fg, target_terms, terms.gather(1, col)))
 
 
-def bce_terms_max_exp(cls_score: Tensor, target: Tensor) -> Tensor:
+def bce_terms_max_exp(cls_score: Tensor, labels: Tensor) -> Tensor:
     """``(1 - t) z + m + log(exp(-m) + exp(-z - m))`` with ``m = max(-z, 0)``,
     as torch 2.1 computes BCE; the same value to rounding.
 
     Args:
         cls_score (Tensor): Logits ``z`` of shape (N, C).
-        target (Tensor): Boolean targets ``t`` of shape (N, C).
+        labels (Tensor): Labels of shape (N, ), C for background.
 
     Returns:
         Tensor: The terms, shape (N, C).
     """
+    col, fg = target_columns(labels, cls_score.size(1))
     max_val = cls_score.neg().clamp_(min=0)
     log_term = max_val.neg().exp_().add_(
         cls_score.neg().sub_(max_val).exp_()).log_()
-    return cls_score.masked_fill(target, 0).add_(max_val).add_(log_term)
+    # torch adds in this order: (0 + m) + l at a target, (z + m) + l else
+    target_terms = max_val.gather(1, col) + log_term.gather(1, col)
+    terms = max_val.add_(cls_score).add_(log_term)
+    return terms.scatter_(1, col,
+                          torch.where(fg, target_terms, terms.gather(1, col)))
 
 
 def _installed_torch_bce_terms():
@@ -146,12 +187,13 @@ def _installed_torch_bce_terms():
     ``binary_cross_entropy_with_logits`` uses, found by comparing both with
     it once: the two round differently (up to about 1e-6 on a term), and
     matching torch keeps our loss equal to its own bit for bit."""
-    logits = torch.linspace(-40, 40, 4001)
-    target = torch.arange(4001) % 3 == 0
-    ref = F.binary_cross_entropy_with_logits(
-        logits, target.float(), reduction='none')
+    logits = torch.linspace(-40, 40, 4004).reshape(1001, 4)
+    labels = torch.arange(1001) % 5
+    target = F.one_hot(labels, 5)[:, :4].float()
+    ref = F.binary_cross_entropy_with_logits(logits, target,
+                                             reduction='none')
     for terms in (bce_terms_log_sigmoid, bce_terms_max_exp):
-        if torch.equal(terms(logits, target), ref):
+        if torch.equal(terms(logits, labels), ref):
             return terms
     # a torch with yet another formula: the same values to rounding
     return bce_terms_log_sigmoid
@@ -164,9 +206,9 @@ class WeightedSigmoidBCE(torch.autograd.Function):
     """Per-RoI weighted sum of sigmoid BCE terms.
 
     Computes ``sum_j w_ij * BCEWithLogits(z_ij, t_ij)`` with ``t`` one-hot
-    at the label of foreground rows, with a boolean mask of the label
-    columns instead of a float target (a target term always has weight 1).
-    Each term is computed with the formula of the installed torch's
+    at the label of foreground rows, from the labels instead of a dense
+    target (a target term always has weight 1). Each term is computed with
+    the formula of the installed torch's
     ``binary_cross_entropy_with_logits`` (``bce_terms``), and the gradient
     as its backward does, so results agree with it bit for bit.
     """
@@ -174,10 +216,9 @@ class WeightedSigmoidBCE(torch.autograd.Function):
     @staticmethod
     def forward(ctx, cls_score: Tensor, labels: Tensor,
                 weight: Tensor) -> Tensor:
-        target = label_columns(labels, cls_score.size(1))
-        terms = bce_terms(cls_score, target)
+        terms = bce_terms(cls_score, labels)
         loss = terms.mul_(weight).sum(dim=1)
-        ctx.save_for_backward(cls_score, weight, target)
+        ctx.save_for_backward(cls_score, labels, weight)
         # Fresh N x C memory costs more than the arithmetic on it: the
         # backward writes the gradient over the terms, used only once.
         ctx.scratch = terms
@@ -185,10 +226,11 @@ class WeightedSigmoidBCE(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad_loss: Tensor) -> Tuple[Tensor, None, None]:
-        cls_score, weight, target = ctx.saved_tensors
+        cls_score, labels, weight = ctx.saved_tensors
         scratch, ctx.scratch = ctx.scratch, None
         grad = torch.sigmoid(cls_score, out=scratch)
         # x - 1 at the targets; x - 0 is x elsewhere
-        grad.sub_(target.to(grad.dtype))
+        col, fg = target_columns(labels, grad.size(1))
+        grad.scatter_(1, col, grad.gather(1, col) - fg.to(grad.dtype))
         grad.mul_(grad_loss[:, None]).mul_(weight)
         return grad, None, None

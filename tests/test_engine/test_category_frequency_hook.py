@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch.nn as nn
 from mmdet.registry import DATASETS, HOOKS, MODELS
+from mmengine.runner.checkpoint import load_state_dict
 
 from mmdet_droploss.datasets import frequencies_from_annotations
 
@@ -229,3 +230,23 @@ def test_rank_zero_reads_the_annotations_once_per_job(tmp_path, spawn_two):
         result = json.loads((tmp_path / f'rank{rank}.json').read_text())
         assert result['freq'] == expected
         assert "none.json' does not exist" in result['error']
+
+
+def test_checkpoint_of_another_class_count_is_ignored_cleanly(
+        tmp_path, logged_warnings):
+    """A fine-tune from a checkpoint of another dataset (LVIS v0.5's 1230
+    classes into v1's 1203): its frequency buffer has another shape, is not
+    loaded, and so is not compared with the new table: no warning about
+    differences (earlier, every entry 'differed' from the unloaded NaN)."""
+    other = nn.Module()
+    other.loss_cls = MODELS.build(
+        dict(type='DropLoss', num_classes=4, lambda_=0.5,
+             category_freq=[0.2, 0.3, 0.4, 0.5]))
+    model = coco_model()
+    # as load_from loads: mismatched shapes are reported, not raised
+    load_state_dict(model, other.state_dict(), strict=False)
+    dataset = coco_dataset(tmp_path)
+    run_hook(model, dataset)
+    assert model.loss_cls.category_freq.tolist() == [
+        FREQ_BY_ID[c] for c in dataset.cat_ids]
+    assert not [r for r in logged_warnings if 'differ' in r.getMessage()]

@@ -1,45 +1,98 @@
 # Copyright (c) mmdet-droploss contributors. All rights reserved.
+import logging
 import random
-from typing import Optional
+from typing import List, Optional, Tuple
 
 import numpy as np
 import torch
+import torch.nn as nn
 from mmdet.registry import HOOKS
 from mmengine.dist import all_gather_object, get_rank, get_world_size
 from mmengine.hooks import CheckpointHook, Hook
 from mmengine.logging import print_log
+from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 
+from mmdet_droploss.models.losses import DropLoss
 
-def get_random_state() -> dict:
-    """dict: The random generators' states of this process (Python, numpy,
-    torch CPU and every CUDA device)."""
+
+def _drop_losses(model: Optional[nn.Module]) -> List[Tuple[str, DropLoss]]:
+    if model is None:
+        return []
+    if is_model_wrapper(model):
+        model = model.module
+    return [(name, m) for name, m in model.named_modules()
+            if isinstance(m, DropLoss)]
+
+
+def get_random_state(model: Optional[nn.Module] = None) -> dict:
+    """The random generators' states of this process.
+
+    Python, numpy, torch's CPU generator, the current CUDA device's (only
+    that one: a process drives one device, and a resume may see another
+    number of them), and the drop generator of each ``DropLoss`` in
+    ``model``.
+
+    Args:
+        model (nn.Module, optional): The model, wrapped or not.
+
+    Returns:
+        dict: The states.
+    """
     state = dict(
         python=random.getstate(),
         numpy=np.random.get_state(),
         torch=torch.get_rng_state())
     if torch.cuda.is_available():
-        state['cuda'] = torch.cuda.get_rng_state_all()
+        state['cuda'] = torch.cuda.get_rng_state()
+    drop = {name: loss.get_rng_state() for name, loss in _drop_losses(model)}
+    state['drop'] = {k: v for k, v in drop.items() if v is not None}
     return state
 
 
-def set_random_state(state: dict) -> None:
+def set_random_state(state: dict, model: Optional[nn.Module] = None) -> None:
     """Restore states saved by :func:`get_random_state`.
+
+    A state that does not fit this process (saved with CUDA and restored
+    without, a checkpoint of the earlier format that holds every device's
+    CUDA state, a drop generator saved on another kind of device) is
+    logged and left fresh.
 
     Args:
         state (dict): The saved states.
+        model (nn.Module, optional): The model, wrapped or not.
     """
     random.setstate(state['python'])
     np.random.set_state(state['numpy'])
     torch.set_rng_state(state['torch'])
-    if 'cuda' in state and torch.cuda.is_available():
-        if len(state['cuda']) != torch.cuda.device_count():
-            raise RuntimeError(
-                f"The checkpoint's random state covers {len(state['cuda'])} "
-                f'CUDA devices but this process sees '
-                f'{torch.cuda.device_count()}; resume on the same devices, '
-                'or remove RandomStateHook for an inexact resume.')
-        torch.cuda.set_rng_state_all(state['cuda'])
+    cuda = state.get('cuda')
+    if isinstance(cuda, (list, tuple)):
+        # the earlier format: every visible device's state
+        _warn_fresh(f'the checkpoint holds the CUDA states of {len(cuda)} '
+                    'devices in the earlier format, not the one device of '
+                    'this process; the CUDA stream starts fresh')
+    elif cuda is not None:
+        if torch.cuda.is_available():
+            torch.cuda.set_rng_state(cuda)
+        else:
+            _warn_fresh('the checkpoint holds a CUDA random state but this '
+                        'process has no CUDA device')
+    saved = state.get('drop', {})
+    for name, loss in _drop_losses(model):
+        if name not in saved:
+            continue
+        try:
+            loss.set_rng_state(saved[name])
+        except ValueError as e:
+            _warn_fresh(f'{name}: {e} Its drop draws start fresh')
+
+
+def _warn_fresh(what: str) -> None:
+    print_log(
+        f'RandomStateHook: {what}; the run will not repeat an uninterrupted '
+        'run exactly.',
+        logger='current',
+        level=logging.WARNING)
 
 
 @HOOKS.register_module()
@@ -73,7 +126,6 @@ class RandomStateHook(Hook):
         self._resumed_state: Optional[dict] = None
         self._train_state: Optional[dict] = None
         self._gathered: Optional[dict] = None
-        self._gather_every_iter = False
 
     def _gather(self, runner: Runner) -> None:
         # a collective: every rank comes here at the same point
@@ -81,15 +133,22 @@ class RandomStateHook(Hook):
             iter=runner.iter,
             state=dict(
                 world_size=get_world_size(),
-                ranks=all_gather_object(get_random_state())))
+                ranks=all_gather_object(get_random_state(runner.model))))
+
+    @staticmethod
+    def _checkpoint_hooks(runner: Runner) -> List[CheckpointHook]:
+        return [h for h in getattr(runner, 'hooks', [])
+                if isinstance(h, CheckpointHook)]
 
     def after_train_iter(self,
                          runner: Runner,
                          batch_idx: int,
                          data_batch: Optional[dict] = None,
                          outputs: Optional[dict] = None) -> None:
-        """Gather every rank's states where checkpoints are saved by
-        iteration (the checkpoint is then written by rank 0 alone).
+        """Gather every rank's states at an iteration where a checkpoint
+        is saved by iteration (then written by rank 0 alone), with
+        CheckpointHook's own rule; the gather reads every rank's states
+        back to the host, so it runs at those iterations only.
 
         Args:
             runner (Runner): The runner.
@@ -97,7 +156,10 @@ class RandomStateHook(Hook):
             data_batch (dict, optional): The batch.
             outputs (dict, optional): The outputs of the iteration.
         """
-        if self._gather_every_iter:
+        if any(not h.by_epoch and (
+                h.every_n_train_iters(runner, h.interval, h.save_begin) or
+                (h.save_last and h.is_last_train_iter(runner)))
+               for h in self._checkpoint_hooks(runner)):
             self._gather(runner)
 
     def after_train_epoch(self, runner: Runner) -> None:
@@ -106,7 +168,11 @@ class RandomStateHook(Hook):
         Args:
             runner (Runner): The runner.
         """
-        self._gather(runner)
+        if any(h.by_epoch and (
+                h.every_n_epochs(runner, h.interval, h.save_begin) or
+                (h.save_last and h.is_last_train_epoch(runner)))
+               for h in self._checkpoint_hooks(runner)):
+            self._gather(runner)
 
     def before_save_checkpoint(self, runner: Runner, checkpoint: dict) -> None:
         """Add every rank's random states to the checkpoint.
@@ -123,14 +189,14 @@ class RandomStateHook(Hook):
             checkpoint['random_state'] = self._gathered['state']
         elif get_world_size() == 1:
             checkpoint['random_state'] = dict(
-                world_size=1, ranks=[get_random_state()])
+                world_size=1, ranks=[get_random_state(runner.model)])
         else:
             print_log(
                 'RandomStateHook: this checkpoint is saved where the random '
                 'states of the other ranks were not gathered; it holds none, '
                 'and a run resumed from it will not repeat exactly.',
                 logger='current',
-                level=30)
+                level=logging.WARNING)
 
     def after_load_checkpoint(self, runner: Runner, checkpoint: dict) -> None:
         """Keep the checkpoint's states for :meth:`before_train`.
@@ -152,32 +218,23 @@ class RandomStateHook(Hook):
         Args:
             runner (Runner): The runner.
         """
-        self._gather_every_iter = any(
-            isinstance(h, CheckpointHook) and not h.by_epoch
-            for h in getattr(runner, 'hooks', []))
         if runner.iter == 0:
             return
         if self._resumed_state is None:
-            print_log(
-                'RandomStateHook: the resumed checkpoint holds no random '
-                'state (saved without this hook); the run continues with '
-                'fresh random streams and will not repeat an uninterrupted '
-                'run exactly.',
-                logger='current',
-                level=30)
+            _warn_fresh('the resumed checkpoint holds no random state (saved '
+                        'without this hook); the run continues with fresh '
+                        'random streams')
             return
         saved_size = self._resumed_state['world_size']
         if saved_size != get_world_size():
-            print_log(
-                f'RandomStateHook: the checkpoint holds the random states of '
-                f'{saved_size} processes but this run has '
-                f'{get_world_size()}; the run continues with fresh random '
-                'streams and will not repeat an uninterrupted run exactly. '
-                'Resume on as many processes as saved the checkpoint.',
-                logger='current',
-                level=30)
+            _warn_fresh(
+                f'the checkpoint holds the random states of {saved_size} '
+                f'processes but this run has {get_world_size()}; the run '
+                'continues with fresh random streams (resume on as many '
+                'processes as saved the checkpoint)')
             return
-        set_random_state(self._resumed_state['ranks'][get_rank()])
+        set_random_state(self._resumed_state['ranks'][get_rank()],
+                         runner.model)
 
     def before_val(self, runner: Runner) -> None:
         """Set the training stream aside during validation.
@@ -185,7 +242,7 @@ class RandomStateHook(Hook):
         Args:
             runner (Runner): The runner.
         """
-        self._train_state = get_random_state()
+        self._train_state = get_random_state(runner.model)
 
     def after_val(self, runner: Runner) -> None:
         """Take the training stream up again after validation.
@@ -194,5 +251,5 @@ class RandomStateHook(Hook):
             runner (Runner): The runner.
         """
         if self._train_state is not None:
-            set_random_state(self._train_state)
+            set_random_state(self._train_state, runner.model)
             self._train_state = None

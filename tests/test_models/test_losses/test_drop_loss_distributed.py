@@ -86,3 +86,35 @@ def test_only_drop_mode_runs_a_collective(tmp_path, mode, collectives):
              if e.name.startswith('gloo:') or 'allreduce' in e.name]
     assert len([n for n in names if n.startswith('gloo:')]) == collectives, \
         names
+
+
+def draw_worker(rank: int, out_dir: str) -> None:
+    """Each rank seeded as MMEngine seeds it (one seed for all ranks, the
+    default ``diff_rank_seed=False``), same inputs, the same run twice."""
+    from mmengine.runner import set_random_seed
+    labels = torch.tensor([0, 2] + [BG] * 2000)  # r = 1 / 2
+    masks = []
+    for _ in range(2):
+        set_random_seed(7)
+        loss = DropLoss(num_classes=4, category_freq=FREQ, return_dict=False)
+        logits = torch.zeros(len(labels), 4, requires_grad=True)
+        loss(logits, labels).backward()
+        # zero logits: a kept term has a gradient, a dropped one none
+        masks.append((logits.grad[2:, 2:] != 0).flatten().tolist())
+    with open(f'{out_dir}/draw_rank{rank}.json', 'w') as f:
+        json.dump(masks, f)
+
+
+def test_ranks_draw_independent_drops(tmp_path, spawn_two):
+    """Every rank used to draw the same masks from identically seeded
+    default generators (agreement 100%); independent draws with r = 1/2
+    agree on r^2 + (1 - r)^2 = 1/2 of the 4,000 background x tail terms."""
+    spawn_two(draw_worker, str(tmp_path))
+    runs = [json.loads((tmp_path / f'draw_rank{r}.json').read_text())
+            for r in (0, 1)]
+    # the same run twice: the same masks, on each rank
+    assert runs[0][0] == runs[0][1] and runs[1][0] == runs[1][1]
+    a, b = torch.tensor(runs[0][0]), torch.tensor(runs[1][0])
+    for mask in (a, b):
+        assert mask.float().mean().item() == pytest.approx(0.5, abs=0.05)
+    assert (a == b).float().mean().item() == pytest.approx(0.5, abs=0.05)

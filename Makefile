@@ -10,7 +10,7 @@ DEMO_CONFIG := configs/demo/droploss_r18_synthetic_demo.py
 DEMO_DIR := work_dirs/demo
 DEMO_DATA := data/demo_synthetic
 
-.PHONY: setup setup-compat demo demo-data lint test test-compat clean
+.PHONY: setup setup-compat demo demo-data lint test test-compat bench clean
 
 setup: $(STAMP)
 
@@ -46,6 +46,11 @@ test: setup
 
 test-compat: setup-compat
 	$(COMPAT_VENV)/bin/python -m pytest tests -q
+
+# rerun the benchmarks docs/performance.md quotes and rewrite their blocks
+# (about 10 minutes); BENCH=bench_loss reruns only the blocks naming it
+bench: setup
+	$(PY) tools/benchmarks/update_docs.py docs/performance.md --only "$(BENCH)"
 
 clean:
 	rm -rf $(DEMO_DIR) $(DEMO_DATA) data/synthetic_lvis

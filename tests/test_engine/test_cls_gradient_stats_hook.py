@@ -158,3 +158,40 @@ def test_model_without_droploss_is_an_error(tmp_path):
 def test_bad_interval():
     with pytest.raises(ValueError, match='interval must be >= 1'):
         HOOKS.build(dict(type='ClsGradientStatsHook', interval=0))
+
+
+def test_float16_gradients_are_unscaled_in_float64(tmp_path):
+    """Under --amp on CUDA the logits' gradient arrives in float16, times
+    the loss scale (65536 is GradScaler's start). A background RoI's
+    gradient at a logit of -12, sigmoid(-12) / N = 1.2e-8, is below
+    float16's smallest number once divided by the scale in float16 (the
+    sums came out 0 here); unscaled in float64 it is exact to
+    float16's rounding of the scaled value (2**-11)."""
+    num_bg = 511
+    model, runner, hook = training_run(tmp_path, 'bce', None, interval=10,
+                                       scale=65536.0)
+    model.logits = nn.Parameter(
+        torch.full((num_bg + 1, 3), -12.0, dtype=torch.float16))
+    runner.optim_wrapper.optimizer.param_groups[0]['params'] = [model.logits]
+    step(model, runner, hook, labels=[0] + [3] * num_bg)
+    hook.after_train(runner)
+    stats = json.loads((tmp_path / 'cls_grad_stats.json').read_text())
+    grad = torch.tensor(-12.0, dtype=torch.float16).double().sigmoid().item()
+    expected = num_bg * grad / (num_bg + 1)
+    assert grad / (num_bg + 1) < 6e-8  # below float16's smallest number
+    neg_bg = stats['losses']['loss_cls']['neg_bg']
+    assert neg_bg == pytest.approx([expected] * 3, rel=2 ** -11)
+
+
+def test_sums_stay_on_the_gradient_device_between_writes(tmp_path):
+    """No copy to the host per iteration: the sums are kept where the
+    gradient is (the meta device stands in for CUDA here: any read of a
+    value would raise there)."""
+    from mmdet_droploss.engine.hooks.cls_gradient_stats_hook import (
+        accumulate_cls_gradient,
+    )
+    stats = torch.zeros(3, 4, dtype=torch.float64, device='meta')
+    grad = torch.zeros(6, 4, device='meta', dtype=torch.float16)
+    labels = torch.tensor([0, 2, 4, 4, 3, 1], device='meta')
+    accumulate_cls_gradient(stats, grad, labels, 65536.0)
+    assert stats.device.type == 'meta'

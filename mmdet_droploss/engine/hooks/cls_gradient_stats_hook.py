@@ -16,28 +16,40 @@ from mmdet_droploss.models.losses import DropLoss
 STAT_NAMES = ('pos', 'neg_fg', 'neg_bg')
 
 
-def accumulate_cls_gradient(stats: Tensor, grad: Tensor,
-                            labels: Tensor) -> None:
+def accumulate_cls_gradient(stats: Tensor,
+                            grad: Tensor,
+                            labels: Tensor,
+                            loss_scale: float = 1.0) -> None:
     """Add one iteration's classifier-logit gradient magnitudes, per
     category, to ``stats``.
 
+    The gradient is unscaled in float64: under ``--amp`` it arrives in
+    float16, multiplied by the loss scale, and the small gradients that
+    background RoIs send to tail categories (about 1e-8 at a logit of -12)
+    lie below float16's smallest number once divided in float16. Nothing
+    is read back from the device.
+
     Args:
-        stats (Tensor): Float64 sums of shape (3, C), updated in place: row
-            0 the positive (encouraging) gradient, ``|dL/dz_ij|`` where
-            ``j`` is RoI i's label; row 1 the negative (discouraging)
-            gradient from foreground RoIs of other categories; row 2 the
-            negative gradient from background RoIs.
-        grad (Tensor): dL/dz of shape (N, C).
+        stats (Tensor): Float64 sums of shape (3, C) on the gradient's
+            device, updated in place: row 0 the positive (encouraging)
+            gradient, ``|dL/dz_ij|`` where ``j`` is RoI i's label; row 1 the
+            negative (discouraging) gradient from foreground RoIs of other
+            categories; row 2 the negative gradient from background RoIs.
+        grad (Tensor): dL/dz of shape (N, C), times ``loss_scale``.
         labels (Tensor): Labels of shape (N, ), C for background.
+        loss_scale (float): The factor the loss was multiplied by.
+            Defaults to 1.
     """
     num_classes = grad.size(1)
-    mag = grad.detach().abs().double()
+    mag = grad.detach().double().abs_().div_(loss_scale)
     fg = labels < num_classes
+    # background rows (label C) add a zero at column C - 1
+    col = labels.clamp(max=num_classes - 1)
     pos = mag.new_zeros(num_classes).index_add_(
-        0, labels[fg], mag[fg].gather(1, labels[fg, None]).squeeze(1))
-    stats[0] += pos.to(stats.device)
-    stats[1] += (mag[fg].sum(0) - pos).to(stats.device)
-    stats[2] += mag[~fg].sum(0).to(stats.device)
+        0, col, mag.gather(1, col[:, None]).squeeze(1) * fg)
+    stats[0] += pos
+    stats[1] += (mag * fg[:, None]).sum(0) - pos
+    stats[2] += (mag * ~fg[:, None]).sum(0)
 
 
 @HOOKS.register_module()
@@ -136,14 +148,22 @@ class ClsGradientStatsHook(Hook):
             return 1.0
         return float(scaler.get_scale())
 
+    def _accumulate(self, name: str, grad: Tensor, labels: Tensor) -> None:
+        if self._pending[name].device != grad.device:
+            # the sums live on the gradient's device: no copy per iteration
+            self._pending[name] = self._pending[name].to(grad.device)
+            self._stats[name] = self._stats[name].to(grad.device)
+        accumulate_cls_gradient(self._pending[name], grad, labels,
+                                self._loss_scale())
+
     def _make_pre_hook(self, name: str):
 
         def pre_hook(module: nn.Module, args: tuple, kwargs: dict) -> None:
             cls_score = args[0] if args else kwargs['cls_score']
             labels = args[1] if len(args) > 1 else kwargs['labels']
             if module.training and cls_score.requires_grad:
-                cls_score.register_hook(lambda grad: accumulate_cls_gradient(
-                    self._pending[name], grad / self._loss_scale(), labels))
+                cls_score.register_hook(
+                    lambda grad: self._accumulate(name, grad, labels))
 
         return pre_hook
 

@@ -9,6 +9,7 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 from mmdet_droploss.utils import (
+    check_amp_dtype,
     check_data_files,
     load_config,
     setup_cpu_distributed,
@@ -82,6 +83,7 @@ def main() -> None:
     elif args.amp:
         # bfloat16 autocast, float32 where mmcv's CPU ops need it
         cfg.optim_wrapper.type = 'CPUAmpOptimWrapper'
+    check_amp_dtype(cfg)
 
     if args.auto_scale_lr:
         if 'auto_scale_lr' not in cfg or 'base_batch_size' not in \

@@ -74,15 +74,53 @@ def check_sync_stats(cfg: Config) -> None:
         cfg (Config): A detector config.
     """
     roi_head = (cfg.get('model') or {}).get('roi_head') or {}
-    for suffix, head in _as_list(roi_head.get('bbox_head')):
+    bbox_heads = roi_head.get('bbox_head')
+    multi_stage = isinstance(bbox_heads, (list, tuple)) or \
+        'Cascade' in str(roi_head.get('type', ''))
+    for suffix, head in _as_list(bbox_heads):
         loss = head.get('loss_cls') or {}
         head_type = str(head.get('type', ''))
-        if str(loss.get('type', '')).split('.')[-1] == 'DropLoss' and \
-                loss.get('sync_stats', False) and \
-                head_type.split('.')[-1] != 'DropLossBBoxHead':
+        if not (str(loss.get('type', '')).split('.')[-1] == 'DropLoss'
+                and loss.get('sync_stats', False)):
+            continue
+        if multi_stage:
+            # CascadeRoIHead.loss leaves the stage loop on a rank whose
+            # refine_bboxes finds no proposal: the other ranks would wait
+            # in the next stage's all_reduce for ever
+            raise ValueError(
+                f'model.roi_head.bbox_head{suffix}.loss_cls has '
+                f"sync_stats=True in a multi-stage RoI head "
+                f"({roi_head.get('type', 'a list of box heads')!r}), which "
+                'skips the later stages on a rank without proposals and '
+                'would leave the other processes waiting in their '
+                'all_reduce; use sync_stats=False for cascade heads.')
+        if head_type.split('.')[-1] != 'DropLossBBoxHead':
             raise ValueError(
                 f'model.roi_head.bbox_head{suffix}.loss_cls has '
                 f'sync_stats=True but the head is {head_type!r}, which skips '
                 'the loss when a batch has no RoI and would leave the other '
                 'processes waiting in its all_reduce; use type='
                 "'DropLossBBoxHead' or sync_stats=False.")
+
+
+def check_amp_dtype(cfg: Config) -> None:
+    """Refuse bfloat16 in MMEngine's (CUDA) ``AmpOptimWrapper``.
+
+    mmcv 2.1.0's CUDA kernels (RoIAlign among them) are compiled for
+    float32 and float16 only, so Mask R-CNN under bfloat16 autocast fails
+    inside mmcv at the first iteration. ``CPUAmpOptimWrapper`` (``--amp``
+    on a machine without CUDA) keeps those ops in float32 and may use
+    bfloat16.
+
+    Args:
+        cfg (Config): A training config, after ``--amp`` set its wrapper.
+    """
+    wrapper = cfg.get('optim_wrapper') or {}
+    dtype = str(wrapper.get('dtype', ''))
+    if str(wrapper.get('type', '')).split('.')[-1] == 'AmpOptimWrapper' \
+            and 'bfloat16' in dtype:
+        raise ValueError(
+            f'optim_wrapper has type AmpOptimWrapper with dtype={dtype!r}, '
+            "but mmcv 2.1.0's CUDA RoIAlign runs in float32 and float16 "
+            "only; use optim_wrapper.dtype='float16' (what --amp uses on "
+            'CUDA, with loss scaling) or train without --amp.')

@@ -6,7 +6,11 @@ import torch
 import torch.distributed as dist
 from mmengine.config import Config
 
-from .config_checks import check_class_counts, check_sync_stats
+from .config_checks import (
+    check_amp_dtype,
+    check_class_counts,
+    check_sync_stats,
+)
 
 
 def load_config(path: str,
@@ -17,8 +21,9 @@ def load_config(path: str,
 
     ``--cfg-options`` are merged in, and the work dir is the one given, else
     the config's, else ``./work_dirs/<config name>``. Disagreeing class
-    counts (box head, loss, frequency list, mask head) and a DropLoss with
-    ``sync_stats=True`` in a head that may skip it fail here.
+    counts (box head, loss, frequency list, mask head), a DropLoss with
+    ``sync_stats=True`` in a head that may skip it and bfloat16 in the CUDA
+    AMP wrapper fail here.
 
     Args:
         path (str): Config file.
@@ -35,6 +40,7 @@ def load_config(path: str,
         cfg.merge_from_dict(cfg_options)
     check_class_counts(cfg)
     check_sync_stats(cfg)
+    check_amp_dtype(cfg)
     if work_dir is not None:
         cfg.work_dir = work_dir
     elif cfg.get('work_dir', None) is None:

@@ -8,6 +8,7 @@ import pytest
 from mmengine.config import Config
 
 from mmdet_droploss.utils import (
+    check_amp_dtype,
     check_class_counts,
     check_sync_stats,
     class_counts,
@@ -86,3 +87,43 @@ def test_sync_stats_in_a_head_that_may_skip_the_loss_is_refused():
                        "'Shared2FCBBoxHead'.*use type='DropLossBBoxHead' or "
                        'sync_stats=False'):
         check_sync_stats(cfg)
+
+
+def cascade_with_sync_stats(sync: bool) -> Config:
+    cfg = config(CASCADE)
+    for head in cfg.model.roi_head.bbox_head:
+        head.loss_cls.sync_stats = sync
+    return cfg
+
+
+def test_sync_stats_in_a_cascade_head_is_refused():
+    """CascadeRoIHead.loss leaves its stage loop on a rank whose
+    refine_bboxes finds no proposal; the other ranks would wait in the
+    next stage's all_reduce."""
+    check_sync_stats(cascade_with_sync_stats(False))
+    with pytest.raises(ValueError, match=r"bbox_head\[0\].loss_cls has "
+                       "sync_stats=True in a multi-stage RoI head "
+                       "\\('CascadeRoIHead'\\).*use sync_stats=False for "
+                       'cascade heads'):
+        check_sync_stats(cascade_with_sync_stats(True))
+
+
+@pytest.mark.parametrize('wrapper, refused', [
+    (dict(type='AmpOptimWrapper', dtype='bfloat16'), True),
+    (dict(type='mmengine.AmpOptimWrapper', dtype='torch.bfloat16'), True),
+    (dict(type='AmpOptimWrapper', dtype='float16'), False),
+    (dict(type='AmpOptimWrapper'), False),
+    # ours, on the CPU: mmcv's ops stay in float32
+    (dict(type='CPUAmpOptimWrapper', dtype='bfloat16'), False),
+    (dict(type='OptimWrapper'), False),
+])
+def test_bfloat16_in_the_cuda_amp_wrapper_is_refused(wrapper, refused):
+    """mmcv 2.1.0's CUDA RoIAlign runs in float32 and float16 only."""
+    cfg = config(MASK_RCNN)
+    cfg.optim_wrapper.update(wrapper)
+    if refused:
+        with pytest.raises(ValueError, match="RoIAlign runs in float32 and "
+                           "float16 only; use optim_wrapper.dtype='float16'"):
+            check_amp_dtype(cfg)
+    else:
+        check_amp_dtype(cfg)

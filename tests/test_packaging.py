@@ -1,10 +1,10 @@
 """pyproject.toml declares what a plain ``pip install .`` needs to train
 and test on LVIS, in ranges the tested stack satisfies."""
-import tomllib
 from importlib.metadata import version
 from pathlib import Path
 
 import pytest
+import tomllib
 from packaging.requirements import Requirement
 
 REPO = Path(__file__).resolve().parents[1]

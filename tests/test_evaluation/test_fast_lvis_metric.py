@@ -161,3 +161,38 @@ def test_only_unjudged_detections_score_like_lvis_api(tiny_lvis, monkeypatch):
             assert ours[f'bbox_{key}'] == pytest.approx(float(value),
                                                         abs=1e-6), key
     assert ours['bbox_AP'] == 0.0
+
+
+def test_labels_follow_the_file_order_of_categories(tiny_lvis, tmp_path,
+                                                    monkeypatch):
+    """LVISV1Dataset numbers categories in the file's order (lvis-api's
+    get_cat_ids), sorted by id or not; a file whose categories are
+    shuffled gets lvis-api's numbers for the same detections (the labels
+    used to be mapped through the sorted ids)."""
+    import random
+    with open(tiny_lvis['val'], encoding='utf-8') as f:
+        ann = json.load(f)
+    results = synthetic_detections(ann, 40, seed=1)  # labels of sorted ids
+    sorted_ids = sorted(c['id'] for c in ann['categories'])
+    random.Random(0).shuffle(ann['categories'])
+    path = tmp_path / 'shuffled_val.json'
+    path.write_text(json.dumps(ann))
+    file_ids = LVIS(str(path)).get_cat_ids()  # the dataset's label order
+    assert file_ids != sorted_ids
+    to_file_order = np.array([file_ids.index(c) for c in sorted_ids])
+    for r in results:
+        r['labels'] = to_file_order[r['labels']]
+
+    metric = METRICS.build(dict(type='FastLVISMetric', ann_file=str(path),
+                                metric=['bbox'], progress=False))
+    ours = metric.compute_metrics(copy.deepcopy(results))
+    monkeypatch.setattr(np, 'float', float, raising=False)
+    gt = LVIS(str(path))
+    dets = lvis_results(results, 'bbox', file_ids, 300)
+    ref = LVISEval(gt, LVISResults(gt, dets), 'bbox')
+    ref.run()
+    ref = ref.get_results()
+    for key in ('AP', 'APr', 'APc', 'APf'):
+        assert ours[f'bbox_{key}'] == pytest.approx(float(ref[key]),
+                                                    abs=1e-6), key
+    assert ours['bbox_AP'] > 0.02

@@ -346,6 +346,13 @@ class FastLVISMetric(BaseMetric):
         return judged
 
     @property
+    def label_cat_ids(self) -> List[int]:
+        """List[int]: The category id of each label: the file's categories
+        in file order, as ``LVISV1Dataset`` numbers them (lvis-api's
+        ``get_cat_ids``), not sorted by id."""
+        return [c['id'] for c in self.gt.dataset['categories']]
+
+    @property
     def annotated_cat_ids(self) -> List[int]:
         """List[int]: Ids of the categories with ground truth, sorted."""
         return sorted({a['category_id'] for a in self.gt.dataset[
@@ -551,7 +558,7 @@ class FastLVISMetric(BaseMetric):
         bar = ProgressBar(1 + 2 * len(self.metrics)) if self.progress \
             else None
         self._check_masks(all('masks' in r for r in results))
-        cat_ids = sorted(self.gt.getCatIds())
+        cat_ids = self.label_cat_ids
         judged = None
         if not self.format_only:
             self._check_image_ids({int(r['img_id']) for r in results})

@@ -106,8 +106,8 @@ def count_category_images(
     Args:
         ann (dict): A COCO/LVIS annotation dict.
         cat_ids (Sequence[int], optional): Category ids in label order. None
-            takes every category of the file, sorted by id, as MMDetection's
-            LVIS and COCO datasets do.
+            takes every category of the file in the file's order, as
+            MMDetection's LVIS datasets number them (not sorted by id).
 
     Returns:
         Tuple[np.ndarray, int]: Image counts of shape (C, ) in label order,
@@ -115,7 +115,7 @@ def count_category_images(
         these categories.
     """
     if cat_ids is None:
-        cat_ids = sorted(c['id'] for c in ann['categories'])
+        cat_ids = [c['id'] for c in ann['categories']]
     cat2label = {cat_id: i for i, cat_id in enumerate(cat_ids)}
     anns = ann['annotations']
     # arrays, not a set of (category, image) pairs: a tenth of the memory

@@ -29,11 +29,12 @@ def ann_dict() -> dict:
 
 def test_hand_counts_in_label_order():
     counts, num_images = count_category_images(ann_dict())
-    # labels follow sorted ids 3, 5, 7
-    assert counts.tolist() == [2, 0, 2]
+    # labels follow the file's order 7, 3, 5, as LVISV1Dataset numbers them
+    # (lvis-api's get_cat_ids), not the sorted ids
+    assert counts.tolist() == [2, 2, 0]
     assert num_images == 3
     assert frequencies_from_annotations(ann_dict()).tolist() == pytest.approx(
-        [2 / 3, 0, 2 / 3])
+        [2 / 3, 2 / 3, 0])
 
 
 def test_category_subset():
@@ -116,7 +117,7 @@ def test_category_without_images_is_tail(tmp_path):
     path = tmp_path / 'train.json'
     path.write_text(json.dumps(ann_dict()))
     freq = frequencies_from_annotations(str(path))
-    assert freq.tolist() == [2 / 3, 0.0, 2 / 3]
+    assert freq.tolist() == [2 / 3, 2 / 3, 0.0]
     loss = MODELS.build(dict(type='DropLoss', num_classes=3, lambda_=1e-9,
                              category_freq=freq.tolist()))
-    assert loss.tail_mask.tolist() == [False, True, False]
+    assert loss.tail_mask.tolist() == [False, False, True]

@@ -61,17 +61,29 @@ def broken_lvis(tiny_lvis, tmp_path):
 
 
 
-@pytest.fixture
-def logged_warnings() -> Iterator[List[logging.LogRecord]]:
-    """Records of the warnings logged to MMEngine's current logger during
-    the test (its own handlers may write to a stream captured elsewhere)."""
+def _logged(level: int) -> Iterator[List[logging.LogRecord]]:
+    """Records of the messages at ``level`` and above logged to MMEngine's
+    current logger while the generator is suspended (its own handlers may
+    write to a stream captured elsewhere)."""
     records: List[logging.LogRecord] = []
-    handler = logging.Handler(level=logging.WARNING)
+    handler = logging.Handler(level=level)
     handler.emit = records.append
     logger = MMLogger.get_current_instance()
     logger.addHandler(handler)
     yield records
     logger.removeHandler(handler)
+
+
+@pytest.fixture
+def logged_info() -> Iterator[List[logging.LogRecord]]:
+    """Messages (info and above) logged during the test."""
+    yield from _logged(logging.INFO)
+
+
+@pytest.fixture
+def logged_warnings() -> Iterator[List[logging.LogRecord]]:
+    """Warnings logged during the test."""
+    yield from _logged(logging.WARNING)
 
 
 def _gloo_entry(rank: int, fn: Callable, run_dir: str, collective_s: float,

@@ -44,6 +44,11 @@ def parse_args() -> argparse.Namespace:
         action=DictAction,
         help='override settings of the config, key=value')
     parser.add_argument(
+        '--no-data-check',
+        action='store_true',
+        help='do not check that the dataset files exist before building '
+        '(files read through a non-local backend_args are never checked)')
+    parser.add_argument(
         '--launcher',
         choices=['none', 'pytorch', 'slurm', 'mpi'],
         default='none',
@@ -91,11 +96,12 @@ def main() -> None:
     cfg = load_config(args.config, args.launcher, args.cfg_options,
                       args.work_dir)
     try:
-        check_data_files(
-            cfg,
-            dataloaders=['test_dataloader'],
-            evaluators=['test_evaluator'],
-            config_path=args.config)
+        if not args.no_data_check:
+            check_data_files(
+                cfg,
+                dataloaders=['test_dataloader'],
+                evaluators=['test_evaluator'],
+                config_path=args.config)
     except FileNotFoundError as error:
         # the message says all there is to say; no traceback
         raise SystemExit(f'tools/test.py: {error}') from None

@@ -48,6 +48,11 @@ def parse_args() -> argparse.Namespace:
         help='override settings of the config, key=value, e.g. '
         'model.roi_head.bbox_head.loss_cls.lambda_=0.0010062')
     parser.add_argument(
+        '--no-data-check',
+        action='store_true',
+        help='do not check that the dataset files exist before building '
+        '(files read through a non-local backend_args are never checked)')
+    parser.add_argument(
         '--launcher',
         choices=['none', 'pytorch', 'slurm', 'mpi'],
         default='none',
@@ -67,12 +72,13 @@ def main() -> None:
     validates = all(
         cfg.get(k) for k in ('val_cfg', 'val_dataloader', 'val_evaluator'))
     try:
-        check_data_files(
-            cfg,
-            dataloaders=['train_dataloader'] +
-            (['val_dataloader'] if validates else []),
-            evaluators=['val_evaluator'] if validates else [],
-            config_path=args.config)
+        if not args.no_data_check:
+            check_data_files(
+                cfg,
+                dataloaders=['train_dataloader'] +
+                (['val_dataloader'] if validates else []),
+                evaluators=['val_evaluator'] if validates else [],
+                config_path=args.config)
     except FileNotFoundError as error:
         # the message says all there is to say; no traceback
         raise SystemExit(f'tools/train.py: {error}') from None

@@ -4,6 +4,7 @@ import os.path as osp
 from typing import Iterator, List, Optional, Sequence, Tuple
 
 from mmengine.config import Config
+from mmengine.logging import print_log
 
 # Where the docs describe the dataset layouts the configs expect.
 DATA_DOC = 'docs/data.md'
@@ -22,6 +23,25 @@ def _type_name(cfg: dict) -> str:
 def _is_local(path: str) -> bool:
     # s3://, http:// and other backends are not checked
     return '://' not in path
+
+
+def _remote_backend(backend_args: Optional[dict]) -> Optional[str]:
+    """The name of the non-local file backend ``backend_args`` selects, or
+    None for local files (MMDetection's petrel/S3 recipe keeps local-looking
+    paths such as ``data/lvis_v1/`` and maps them with ``path_mapping``)."""
+    backend = (backend_args or {}).get('backend', 'local')
+    return None if backend in ('local', 'disk') else str(backend)
+
+
+def _image_backend(dataset_cfg: dict) -> Optional[str]:
+    """The remote backend the images are read through: the pipeline's
+    image-loading transform's ``backend_args``, else the dataset's."""
+    for transform in dataset_cfg.get('pipeline') or []:
+        if isinstance(transform, dict) and 'backend_args' in transform and \
+                'Load' in _type_name(transform) and \
+                'Annotation' not in _type_name(transform):
+            return _remote_backend(transform['backend_args'])
+    return _remote_backend(dataset_cfg.get('backend_args'))
 
 
 def _join(data_root: str, path: str) -> str:
@@ -60,6 +80,13 @@ def _evaluator_placeholder(ann_file: str, data_roots: List[str]) -> str:
     return _placeholder(ann_file, False)
 
 
+def _skipped(key: str, backend: str) -> None:
+    print_log(
+        f'Data check: {key} is read through the {backend!r} file backend '
+        '(backend_args); not checked here.',
+        logger='current')
+
+
 def _dataset_problems(key: str,
                       dataset_cfg: dict) -> Tuple[List[str], List[str]]:
     """Missing files of one dataset, and the overrides that would move it.
@@ -72,14 +99,21 @@ def _dataset_problems(key: str,
         return missing, overrides
 
     ann_path = _join(data_root, ann_file)
-    if ann_file and _is_local(ann_path) and not osp.isfile(ann_path):
+    ann_backend = _remote_backend(dataset_cfg.get('backend_args'))
+    if ann_file and ann_backend:
+        _skipped(f'{key}.ann_file', ann_backend)
+    elif ann_file and _is_local(ann_path) and not osp.isfile(ann_path):
         missing.append(f'{key}.ann_file: {ann_path} (annotation file)')
         if osp.isabs(ann_file) or not data_root:
             overrides.append(
                 f'{key}.ann_file={_placeholder(ann_file, False)}')
 
+    image_backend = _image_backend(dataset_cfg)
     for name, prefix in prefixes.items():
         if not isinstance(prefix, str):
+            continue
+        if image_backend:
+            _skipped(f'{key}.data_prefix.{name}', image_backend)
             continue
         folder = _join(data_root, prefix) or '.'
         if not _is_local(folder):
@@ -115,7 +149,11 @@ def _evaluator_ann_files(evaluator_cfg,
             yield from _evaluator_ann_files(evaluator_cfg['metrics'],
                                             f'{key}.metrics')
         elif evaluator_cfg.get('ann_file'):
-            yield f'{key}.ann_file', evaluator_cfg['ann_file']
+            backend = _remote_backend(evaluator_cfg.get('backend_args'))
+            if backend:
+                _skipped(f'{key}.ann_file', backend)
+            else:
+                yield f'{key}.ann_file', evaluator_cfg['ann_file']
 
 
 def missing_data_files(
@@ -132,7 +170,9 @@ def missing_data_files(
     working directory; for ``LVISV1Dataset`` the image folder must hold
     ``train2017/`` and ``val2017/``, where its ``coco_url`` paths lead. Also
     the ``ann_file`` of each named evaluator. Remote paths (``s3://``...)
-    are not checked.
+    and files read through a non-local file backend (``backend_args`` of
+    the dataset, of its image-loading transform or of the evaluator, as in
+    MMDetection's petrel recipe) are not checked; a log line names each.
 
     Args:
         cfg (Config): The config, ``--cfg-options`` merged in.

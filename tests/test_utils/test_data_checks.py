@@ -170,6 +170,43 @@ def test_remote_storage_is_not_checked():
     assert missing_data_files(cfg) == ([], [])
 
 
+# MMDetection's petrel recipe: local-looking paths, mapped to the cluster's
+# object store by the backend
+PETREL = dict(backend='petrel', path_mapping={
+    './data/': 's3://openmmlab/datasets/detection/',
+    'data/': 's3://openmmlab/datasets/detection/'})
+
+
+@pytest.mark.parametrize('remote, missing', [
+    # dataset, image loader and evaluator read through petrel: nothing to
+    # check here (each one used to be reported missing)
+    (('dataset', 'pipeline', 'evaluator'), []),
+    # images through petrel, annotations local: the local files are checked
+    (('pipeline', ), ['train_dataloader.dataset.ann_file',
+                      'val_evaluator.ann_file']),
+    # the dataset's backend_args reach the images when no loader names any
+    (('dataset', ), ['val_evaluator.ann_file']),
+])
+def test_files_read_through_a_remote_backend_are_not_checked(
+        remote, missing, logged_info):
+    dataset = lvis_dataset('data/lvis_v1/')
+    dataset['pipeline'] = [dict(type='LoadImageFromFile'),
+                           dict(type='LoadAnnotations', with_bbox=True)]
+    if 'dataset' in remote:
+        dataset['backend_args'] = PETREL
+    if 'pipeline' in remote:
+        dataset['pipeline'][0]['backend_args'] = PETREL
+    cfg = loaders(dataset, ann_file='data/lvis_v1/annotations/val.json')
+    if 'evaluator' in remote:
+        cfg.val_evaluator.backend_args = PETREL
+    lines, _ = missing_data_files(cfg)
+    assert [line.split(':')[0] for line in lines] == missing
+    skipped = [r.getMessage() for r in logged_info
+               if r.getMessage().startswith('Data check:')]
+    assert any("read through the 'petrel' file backend" in m
+               for m in skipped)
+
+
 def run_tool(args: list, tmp_path: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, *args], cwd=REPO, capture_output=True, text=True,
@@ -210,3 +247,18 @@ def test_tools_stop_before_building_anything(tmp_path, tool):
     assert '--cfg-options ' in proc.stderr
     # the runner makes the work dir first thing: it was never built
     assert not work_dir.exists()
+
+
+def test_no_data_check_opts_out(tmp_path):
+    """The test tool goes past the check and fails later, where the dataset
+    is loaded (the annotation file is missing)."""
+    root = tmp_path / 'lvis_v1'
+    proc = run_tool(
+        ['tools/test.py', 'configs/droploss_r50_lvis.py',
+         str(tmp_path / 'epoch_12.pth'), '--no-data-check', '--work-dir',
+         str(tmp_path / 'work'), '--cfg-options',
+         f'test_dataloader.dataset.data_root={root}',
+         f'test_evaluator.ann_file={root}/annotations/v.json'], tmp_path)
+    assert proc.returncode != 0
+    assert 'Dataset files of' not in proc.stderr
+    assert (tmp_path / 'work').exists()  # the runner was built

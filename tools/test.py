@@ -47,7 +47,8 @@ def parse_args() -> argparse.Namespace:
         '--no-data-check',
         action='store_true',
         help='do not check that the dataset files exist before building '
-        '(files read through a non-local backend_args are never checked)')
+        '(files read through backend_args are asked of that file backend; '
+        'docs/troubleshooting.md)')
     parser.add_argument(
         '--launcher',
         choices=['none', 'pytorch', 'slurm', 'mpi'],

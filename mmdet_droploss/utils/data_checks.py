@@ -1,9 +1,11 @@
 # Copyright (c) mmdet-droploss contributors. All rights reserved.
+import logging
 import os
 import os.path as osp
 from typing import Iterator, List, Optional, Sequence, Tuple
 
 from mmengine.config import Config
+from mmengine.fileio import get_file_backend
 from mmengine.logging import print_log
 
 # Where the docs describe the dataset layouts the configs expect.
@@ -21,7 +23,6 @@ def _type_name(cfg: dict) -> str:
 
 
 def _is_local(path: str) -> bool:
-    # s3://, http:// and other backends are not checked
     return '://' not in path
 
 
@@ -33,15 +34,66 @@ def _remote_backend(backend_args: Optional[dict]) -> Optional[str]:
     return None if backend in ('local', 'disk') else str(backend)
 
 
-def _image_backend(dataset_cfg: dict) -> Optional[str]:
-    """The remote backend the images are read through: the pipeline's
-    image-loading transform's ``backend_args``, else the dataset's."""
+def _image_backend_args(dataset_cfg: dict) -> Optional[dict]:
+    """The ``backend_args`` the images are read with: those of the
+    pipeline's image-loading transform (the dataset's own reach only the
+    annotation file, as in MMDetection)."""
     for transform in dataset_cfg.get('pipeline') or []:
-        if isinstance(transform, dict) and 'backend_args' in transform and \
-                'Load' in _type_name(transform) and \
-                'Annotation' not in _type_name(transform):
-            return _remote_backend(transform['backend_args'])
-    return _remote_backend(dataset_cfg.get('backend_args'))
+        # LoadImageFromFile, LoadMultiChannelImageFromFiles...
+        if isinstance(transform, dict) and \
+                _type_name(transform).startswith('Load') and \
+                'Image' in _type_name(transform):
+            return transform.get('backend_args')
+    return None
+
+
+def _skipped(key: str, path: str, backend: str, why: str) -> None:
+    print_log(
+        f'Data check: {key} ({path}) is read through the {backend!r} file '
+        f'backend, which {why}; not checked here (--no-data-check skips '
+        'the whole check).',
+        logger='current',
+        level=logging.WARNING)
+
+
+def _exists(key: str, path: str, backend_args: Optional[dict],
+            is_dir: bool) -> Optional[bool]:
+    """Whether ``path`` is a file (folder), asked of the backend that reads
+    it; None when that backend cannot answer here (logged).
+
+    Local paths are checked with ``os.path``. Others through MMEngine's
+    fileio, as the dataset reads them: ``backend_args`` (path_mapping
+    included) or the URI's prefix select the backend, whose ``isfile`` or
+    ``isdir`` answers. A backend whose client is not installed here
+    (petrel_client, boto3), or one that cannot tell (HTTP), is skipped with
+    a warning rather than reported missing: its files may well be there.
+    """
+    if _is_local(path) and _remote_backend(backend_args) is None:
+        return osp.isdir(path) if is_dir else osp.isfile(path)
+    name = _remote_backend(backend_args) or path.split('://')[0]
+    try:
+        backend = get_file_backend(path, backend_args=backend_args)
+    except Exception as error:  # an uninstalled client, an unknown name
+        _skipped(key, path, name,
+                 f'cannot be built here ({type(error).__name__}: {error})')
+        return None
+    method = getattr(backend, 'isdir' if is_dir else 'isfile', None)
+    if method is None:
+        _skipped(key, path, name, f'{type(backend).__name__} has no '
+                 f'{"isdir" if is_dir else "isfile"} to ask')
+        return None
+    try:
+        return bool(method(path))
+    except Exception as error:  # unreachable storage, no listing rights
+        _skipped(key, path, name,
+                 f'could not answer ({type(error).__name__}: {error})')
+        return None
+
+
+def _through(backend_args: Optional[dict], path: str) -> str:
+    name = _remote_backend(backend_args) or (
+        None if _is_local(path) else path.split('://')[0])
+    return f', through the {name!r} file backend' if name else ''
 
 
 def _join(data_root: str, path: str) -> str:
@@ -80,13 +132,6 @@ def _evaluator_placeholder(ann_file: str, data_roots: List[str]) -> str:
     return _placeholder(ann_file, False)
 
 
-def _skipped(key: str, backend: str) -> None:
-    print_log(
-        f'Data check: {key} is read through the {backend!r} file backend '
-        '(backend_args); not checked here.',
-        logger='current')
-
-
 def _dataset_problems(key: str,
                       dataset_cfg: dict) -> Tuple[List[str], List[str]]:
     """Missing files of one dataset, and the overrides that would move it.
@@ -95,43 +140,43 @@ def _dataset_problems(key: str,
     data_root = dataset_cfg.get('data_root') or ''
     ann_file = dataset_cfg.get('ann_file') or ''
     prefixes = dataset_cfg.get('data_prefix') or {}
-    if not _is_local(data_root):
-        return missing, overrides
+    # the dataset's backend_args read the annotation file, the image
+    # loader's the images
+    ann_args = dataset_cfg.get('backend_args')
+    image_args = _image_backend_args(dataset_cfg)
 
     ann_path = _join(data_root, ann_file)
-    ann_backend = _remote_backend(dataset_cfg.get('backend_args'))
-    if ann_file and ann_backend:
-        _skipped(f'{key}.ann_file', ann_backend)
-    elif ann_file and _is_local(ann_path) and not osp.isfile(ann_path):
-        missing.append(f'{key}.ann_file: {ann_path} (annotation file)')
+    if ann_file and _exists(f'{key}.ann_file', ann_path, ann_args,
+                            is_dir=False) is False:
+        missing.append(f'{key}.ann_file: {ann_path} (annotation file'
+                       f'{_through(ann_args, ann_path)})')
         if osp.isabs(ann_file) or not data_root:
             overrides.append(
                 f'{key}.ann_file={_placeholder(ann_file, False)}')
 
-    image_backend = _image_backend(dataset_cfg)
     for name, prefix in prefixes.items():
         if not isinstance(prefix, str):
             continue
-        if image_backend:
-            _skipped(f'{key}.data_prefix.{name}', image_backend)
-            continue
         folder = _join(data_root, prefix) or '.'
-        if not _is_local(folder):
+        item = f'{key}.data_prefix.{name}'
+        found = _exists(item, folder, image_args, is_dir=True)
+        if found is None:
             continue
         subfolders = IMAGE_SUBFOLDERS.get(_type_name(dataset_cfg), ())
-        wanted = [folder] if not osp.isdir(folder) or not subfolders else [
-            osp.join(folder, sub) for sub in subfolders
-        ]
-        inside = (f', with {"/ and ".join(subfolders)}/ in it'
-                  if subfolders and wanted == [folder] else '')
-        for path in wanted:
-            if not osp.isdir(path):
-                missing.append(f'{key}.data_prefix.{name}: '
-                               f'{osp.join(path, "")} (image folder{inside})')
-        if any(not osp.isdir(p) for p in wanted) and (
-                osp.isabs(prefix) or not data_root):
-            overrides.append(f'{key}.data_prefix.{name}='
-                             f'{_placeholder(folder, True)}')
+        if not found:
+            gone = [folder]
+            inside = (f', with {"/ and ".join(subfolders)}/ in it'
+                      if subfolders else '')
+        else:
+            gone = [path for path in (osp.join(folder, sub)
+                                      for sub in subfolders)
+                    if _exists(item, path, image_args, is_dir=True) is False]
+            inside = ''
+        for path in gone:
+            missing.append(f'{item}: {osp.join(path, "")} (image folder'
+                           f'{inside}{_through(image_args, path)})')
+        if gone and (osp.isabs(prefix) or not data_root):
+            overrides.append(f'{item}={_placeholder(folder, True)}')
 
     if missing and data_root and not any(
             o.startswith(f'{key}.') for o in overrides):
@@ -139,8 +184,9 @@ def _dataset_problems(key: str,
     return missing, overrides
 
 
-def _evaluator_ann_files(evaluator_cfg,
-                         key: str) -> Iterator[Tuple[str, str]]:
+def _evaluator_ann_files(
+        evaluator_cfg, key: str) -> Iterator[Tuple[str, str, Optional[dict]]]:
+    """Each metric's key, ``ann_file`` and ``backend_args``."""
     if isinstance(evaluator_cfg, (list, tuple)):
         for i, metric in enumerate(evaluator_cfg):
             yield from _evaluator_ann_files(metric, f'{key}.{i}')
@@ -149,11 +195,8 @@ def _evaluator_ann_files(evaluator_cfg,
             yield from _evaluator_ann_files(evaluator_cfg['metrics'],
                                             f'{key}.metrics')
         elif evaluator_cfg.get('ann_file'):
-            backend = _remote_backend(evaluator_cfg.get('backend_args'))
-            if backend:
-                _skipped(f'{key}.ann_file', backend)
-            else:
-                yield f'{key}.ann_file', evaluator_cfg['ann_file']
+            yield (f'{key}.ann_file', evaluator_cfg['ann_file'],
+                   evaluator_cfg.get('backend_args'))
 
 
 def missing_data_files(
@@ -169,10 +212,15 @@ def missing_data_files(
     ``data_root`` as MMEngine's ``BaseDataset`` joins them, relative to the
     working directory; for ``LVISV1Dataset`` the image folder must hold
     ``train2017/`` and ``val2017/``, where its ``coco_url`` paths lead. Also
-    the ``ann_file`` of each named evaluator. Remote paths (``s3://``...)
-    and files read through a non-local file backend (``backend_args`` of
-    the dataset, of its image-loading transform or of the evaluator, as in
-    MMDetection's petrel recipe) are not checked; a log line names each.
+    the ``ann_file`` of each named evaluator. A file is looked for where
+    it is read from: remote URIs (``s3://``...) and paths read through a
+    non-local file backend (the ``backend_args`` of the dataset for its
+    annotation file, of its image-loading transform for the images, of the
+    evaluator for its file; MMDetection's petrel recipe keeps
+    ``data/lvis_v1/`` and maps it with ``path_mapping``) are asked of that
+    backend through MMEngine's fileio (``isfile``/``isdir``). Where that
+    backend cannot be built here (its client is not installed) or cannot
+    tell (HTTP), the file is not checked and a warning names it.
 
     Args:
         cfg (Config): The config, ``--cfg-options`` merged in.
@@ -198,10 +246,11 @@ def missing_data_files(
             missing += [line for line in lines if line not in missing]
             overrides += [k for k in keys if k not in overrides]
     for evaluator_key in evaluators:
-        for key, ann_file in _evaluator_ann_files(
+        for key, ann_file, backend_args in _evaluator_ann_files(
                 cfg.get(evaluator_key), evaluator_key):
-            if _is_local(ann_file) and not osp.isfile(ann_file):
-                missing.append(f'{key}: {ann_file} (annotation file)')
+            if _exists(key, ann_file, backend_args, is_dir=False) is False:
+                missing.append(f'{key}: {ann_file} (annotation file'
+                               f'{_through(backend_args, ann_file)})')
                 overrides.append(
                     f'{key}={_evaluator_placeholder(ann_file, data_roots)}')
     return missing, overrides

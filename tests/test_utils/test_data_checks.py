@@ -1,14 +1,18 @@
 """Missing dataset files fail before anything is built, naming each one,
 the docs section on the layout, and the overrides that point elsewhere."""
+import importlib.util
 import os
 import os.path as osp
 import shutil
 import subprocess
 import sys
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator, Optional
 
 import pytest
 from mmengine.config import Config
+from mmengine.fileio import BaseStorageBackend, register_backend
 
 from mmdet_droploss.utils import check_data_files, missing_data_files
 
@@ -164,47 +168,171 @@ def test_absolute_paths_without_data_root_get_their_own_overrides(
     ]
 
 
-def test_remote_storage_is_not_checked():
-    cfg = loaders(lvis_dataset('s3://bucket/lvis_v1/'),
-                  ann_file='s3://bucket/lvis_v1/annotations/val.json')
-    assert missing_data_files(cfg) == ([], [])
+class StoreBackend(BaseStorageBackend):
+    """An object store for the tests: ``memtest://<key>`` is the file
+    ``<root>/<key>``, and ``path_mapping`` maps local-looking paths onto it
+    as PetrelBackend's does (MMDetection's petrel recipe)."""
+    root: Path
+
+    def __init__(self, path_mapping: Optional[dict] = None) -> None:
+        self.path_mapping = path_mapping or {}
+
+    def _file(self, filepath) -> Path:
+        filepath = str(filepath)
+        for local, remote in self.path_mapping.items():
+            filepath = filepath.replace(local, remote, 1)
+        if not filepath.startswith('memtest://'):
+            raise ValueError(f'{filepath} is not in the memtest store')
+        return self.root / filepath[len('memtest://'):]
+
+    def get(self, filepath) -> bytes:
+        return self._file(filepath).read_bytes()
+
+    def get_text(self, filepath, encoding: str = 'utf-8') -> str:
+        return self._file(filepath).read_text(encoding=encoding)
+
+    def exists(self, filepath) -> bool:
+        return self._file(filepath).exists()
+
+    def isfile(self, filepath) -> bool:
+        return self._file(filepath).is_file()
+
+    def isdir(self, filepath) -> bool:
+        return self._file(filepath).is_dir()
+
+    @contextmanager
+    def get_local_path(self, filepath) -> Iterator[str]:
+        yield str(self._file(filepath))
 
 
-# MMDetection's petrel recipe: local-looking paths, mapped to the cluster's
-# object store by the backend
+# MMDetection's petrel recipe, on the test store
+STORE = dict(backend='memtest', path_mapping={
+    './data/': 'memtest://bucket/', 'data/': 'memtest://bucket/'})
+
+
+@pytest.fixture
+def store(tiny_lvis, tmp_path, monkeypatch) -> Path:
+    """The tiny LVIS copy in the store as ``memtest://bucket/lvis_v1/``,
+    and nothing under ``data/`` of the working directory."""
+    root = tmp_path / 'store'
+    shutil.copytree(tiny_lvis['root'], root / 'bucket' / 'lvis_v1')
+    backend = type('TmpStoreBackend', (StoreBackend, ), dict(root=root))
+    register_backend('memtest', backend, force=True, prefixes='memtest')
+    monkeypatch.chdir(tmp_path)
+    assert not osp.exists('data')
+    return root / 'bucket' / 'lvis_v1'
+
+
+def recipe(args: Optional[dict], image_args: Optional[dict],
+           evaluator_args: Optional[dict],
+           data_root: str = 'data/lvis_v1/') -> Config:
+    """Dataset, image loader and evaluator on ``data_root``, each read
+    with its own ``backend_args``."""
+    dataset = dict(
+        type='LVISV1Dataset', data_root=data_root,
+        ann_file='annotations/lvis_v1_train.json', data_prefix=dict(img=''),
+        backend_args=args,
+        pipeline=[dict(type='LoadImageFromFile', backend_args=image_args),
+                  dict(type='LoadAnnotations', with_bbox=True)])
+    return Config(dict(
+        train_dataloader=dict(dataset=dataset),
+        val_evaluator=dict(
+            type='FastLVISMetric', backend_args=evaluator_args,
+            ann_file=data_root + 'annotations/lvis_v1_val.json')))
+
+
+def test_the_store_is_what_the_dataset_reads(store):
+    """The check asks the backend LVISV1Dataset loads through."""
+    from mmdet.datasets import LVISV1Dataset
+    dataset = LVISV1Dataset(data_root='data/lvis_v1/',
+                            ann_file='annotations/lvis_v1_train.json',
+                            data_prefix=dict(img=''), backend_args=STORE,
+                            pipeline=[])
+    assert len(dataset) > 0
+    assert missing_data_files(recipe(STORE, STORE, STORE)) == ([], [])
+
+
+THROUGH = "through the 'memtest' file backend"
+
+
+@pytest.mark.parametrize('gone, missing', [
+    ('annotations/lvis_v1_train.json', [
+        'train_dataloader.dataset.ann_file: '
+        f'data/lvis_v1/annotations/lvis_v1_train.json (annotation file, '
+        f'{THROUGH})']),
+    ('val2017', [
+        'train_dataloader.dataset.data_prefix.img: data/lvis_v1/val2017/ '
+        f'(image folder, {THROUGH})']),
+    ('annotations/lvis_v1_val.json', [
+        'val_evaluator.ann_file: data/lvis_v1/annotations/lvis_v1_val.json '
+        f'(annotation file, {THROUGH})']),
+])
+def test_missing_remote_files_are_named(store, gone, missing):
+    path = store / gone
+    shutil.rmtree(path) if path.is_dir() else path.unlink()
+    lines, overrides = missing_data_files(recipe(STORE, STORE, STORE))
+    assert lines == missing
+    assert overrides == ([] if gone.endswith('val.json') else
+                         ['train_dataloader.dataset.data_root='
+                          '/path/to/lvis_v1/']) + (
+        ['val_evaluator.ann_file=/path/to/lvis_v1/annotations/'
+         'lvis_v1_val.json'] if gone.endswith('val.json') else [])
+
+
+def test_each_file_is_checked_where_its_reader_reads_it(store):
+    """The dataset's backend_args read the annotation file, not the
+    images: an image loader without any reads them from the local disk."""
+    lines, _ = missing_data_files(recipe(STORE, None, None))
+    assert lines == [
+        'train_dataloader.dataset.data_prefix.img: data/lvis_v1/ (image '
+        'folder, with train2017/ and val2017/ in it)',
+        'val_evaluator.ann_file: data/lvis_v1/annotations/lvis_v1_val.json '
+        '(annotation file)',
+    ]
+
+
+def test_a_store_uri_is_checked_by_its_prefix(store):
+    (store / 'annotations' / 'lvis_v1_val.json').unlink()
+    lines, _ = missing_data_files(
+        recipe(None, None, None, data_root='memtest://bucket/lvis_v1/'))
+    assert lines == [
+        'val_evaluator.ann_file: memtest://bucket/lvis_v1/annotations/'
+        f'lvis_v1_val.json (annotation file, {THROUGH})']
+
+
 PETREL = dict(backend='petrel', path_mapping={
     './data/': 's3://openmmlab/datasets/detection/',
     'data/': 's3://openmmlab/datasets/detection/'})
 
 
-@pytest.mark.parametrize('remote, missing', [
-    # dataset, image loader and evaluator read through petrel: nothing to
-    # check here (each one used to be reported missing)
-    (('dataset', 'pipeline', 'evaluator'), []),
-    # images through petrel, annotations local: the local files are checked
-    (('pipeline', ), ['train_dataloader.dataset.ann_file',
-                      'val_evaluator.ann_file']),
-    # the dataset's backend_args reach the images when no loader names any
-    (('dataset', ), ['val_evaluator.ann_file']),
+@pytest.mark.parametrize('args, data_root, backend, why', [
+    # MMDetection's recipe where petrel_client is not installed
+    (PETREL, 'data/lvis_v1/', 'petrel',
+     'cannot be built here (ImportError: Please install petrel_client to '
+     'enable PetrelBackend.)'),
+    (None, 's3://bucket/lvis_v1/', 's3',
+     'cannot be built here (ImportError: Please install petrel_client to '
+     'enable PetrelBackend.)'),
+    (None, 'https://example.com/lvis_v1/', 'https',
+     'HTTPBackend has no isfile to ask'),
 ])
-def test_files_read_through_a_remote_backend_are_not_checked(
-        remote, missing, logged_info):
-    dataset = lvis_dataset('data/lvis_v1/')
-    dataset['pipeline'] = [dict(type='LoadImageFromFile'),
-                           dict(type='LoadAnnotations', with_bbox=True)]
-    if 'dataset' in remote:
-        dataset['backend_args'] = PETREL
-    if 'pipeline' in remote:
-        dataset['pipeline'][0]['backend_args'] = PETREL
-    cfg = loaders(dataset, ann_file='data/lvis_v1/annotations/val.json')
-    if 'evaluator' in remote:
-        cfg.val_evaluator.backend_args = PETREL
-    lines, _ = missing_data_files(cfg)
-    assert [line.split(':')[0] for line in lines] == missing
-    skipped = [r.getMessage() for r in logged_info
-               if r.getMessage().startswith('Data check:')]
-    assert any("read through the 'petrel' file backend" in m
-               for m in skipped)
+def test_a_backend_that_cannot_answer_is_skipped_with_a_warning(
+        tmp_path, monkeypatch, logged_warnings, args, data_root, backend,
+        why):
+    if importlib.util.find_spec('petrel_client') is not None:
+        pytest.skip('petrel_client is installed: petrel would be asked')
+    monkeypatch.chdir(tmp_path)
+    assert missing_data_files(recipe(args, args, args, data_root)) == ([],
+                                                                        [])
+    messages = [r.getMessage() for r in logged_warnings]
+    ann = f'{data_root}annotations/lvis_v1_train.json'
+    assert (f'Data check: train_dataloader.dataset.ann_file ({ann}) is read '
+            f'through the {backend!r} file backend, which {why}; not checked '
+            'here (--no-data-check skips the whole check).') in messages
+    assert [m.split(' (')[0] for m in messages] == [
+        'Data check: train_dataloader.dataset.ann_file',
+        'Data check: train_dataloader.dataset.data_prefix.img',
+        'Data check: val_evaluator.ann_file']
 
 
 def run_tool(args: list, tmp_path: Path) -> subprocess.CompletedProcess:
@@ -249,16 +377,32 @@ def test_tools_stop_before_building_anything(tmp_path, tool):
     assert not work_dir.exists()
 
 
-def test_no_data_check_opts_out(tmp_path):
-    """The test tool goes past the check and fails later, where the dataset
-    is loaded (the annotation file is missing)."""
+@pytest.mark.parametrize('tool', ['train', 'test'])
+def test_no_data_check_opts_out(tmp_path, tool):
+    """The tool goes past the check, builds the runner, and fails later,
+    where the dataset loads its (missing) annotation file."""
     root = tmp_path / 'lvis_v1'
+    args = [f'tools/{tool}.py', 'configs/droploss_r50_lvis.py']
+    if tool == 'test':
+        args.append(str(tmp_path / 'epoch_12.pth'))
     proc = run_tool(
-        ['tools/test.py', 'configs/droploss_r50_lvis.py',
-         str(tmp_path / 'epoch_12.pth'), '--no-data-check', '--work-dir',
-         str(tmp_path / 'work'), '--cfg-options',
-         f'test_dataloader.dataset.data_root={root}',
-         f'test_evaluator.ann_file={root}/annotations/v.json'], tmp_path)
+        args + ['--no-data-check', '--work-dir', str(tmp_path / 'work'),
+                '--cfg-options', f'train_dataloader.dataset.data_root={root}',
+                f'val_dataloader.dataset.data_root={root}',
+                f'test_dataloader.dataset.data_root={root}',
+                f'val_evaluator.ann_file={root}/annotations/v.json',
+                f'test_evaluator.ann_file={root}/annotations/v.json'],
+        tmp_path)
     assert proc.returncode != 0
     assert 'Dataset files of' not in proc.stderr
     assert (tmp_path / 'work').exists()  # the runner was built
+    split = 'train' if tool == 'train' else 'val'
+    assert 'FileNotFoundError' in proc.stderr
+    assert f'{root}/annotations/lvis_v1_{split}.json' in proc.stderr
+
+
+@pytest.mark.parametrize('tool', ['train', 'test'])
+def test_no_data_check_is_in_the_help(tmp_path, tool):
+    proc = run_tool([f'tools/{tool}.py', '--help'], tmp_path)
+    assert proc.returncode == 0
+    assert '--no-data-check' in proc.stdout

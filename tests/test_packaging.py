@@ -1,16 +1,44 @@
 """pyproject.toml declares what a plain ``pip install .`` needs to train
 and test on LVIS, in ranges the tested stack satisfies."""
-from importlib.metadata import version
+import ast
+import sys
+from importlib.metadata import packages_distributions, version
 from pathlib import Path
 
 import pytest
 import tomllib
 from packaging.requirements import Requirement
+from packaging.version import Version
 
 REPO = Path(__file__).resolve().parents[1]
 PROJECT = tomllib.loads((REPO / 'pyproject.toml').read_text())['project']
 RUNTIME = {Requirement(r).name: Requirement(r)
            for r in PROJECT['dependencies']}
+EXTRAS = {Requirement(r).name: Requirement(r)
+          for extra in PROJECT['optional-dependencies'].values()
+          for r in extra}
+STACKS = ('newest', 'gpu-users')
+
+
+def pins(stack: str) -> dict:
+    """The exact versions of requirements/STACK.txt, by package name."""
+    lines = (REPO / 'requirements' / f'{stack}.txt').read_text().splitlines()
+    return {Requirement(line).name: Version(line.split('==')[1])
+            for line in lines if line and not line.startswith('#')}
+
+
+def imported_modules() -> set:
+    """The top-level modules the package's code imports (lazily or not),
+    other than the standard library's and its own."""
+    modules = set()
+    for path in (REPO / 'mmdet_droploss').rglob('*.py'):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                modules |= {a.name.split('.')[0] for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                modules.add(node.module.split('.')[0])
+    return {m for m in modules
+            if m not in sys.stdlib_module_names and m != 'mmdet_droploss'}
 
 
 def test_lvis_is_a_runtime_dependency():
@@ -23,9 +51,39 @@ def test_lvis_is_a_runtime_dependency():
                for r in PROJECT['optional-dependencies']['tests'])
 
 
+def test_every_module_the_package_imports_is_a_runtime_dependency():
+    distributions = packages_distributions()
+    modules = imported_modules()
+    assert {'faster_coco_eval', 'mmdet', 'pycocotools'} <= modules
+    undeclared = {m: distributions.get(m) for m in modules
+                  if not set(distributions.get(m, [m])) & set(RUNTIME)}
+    assert undeclared == {}
+
+
 def test_faster_coco_eval_is_bounded_at_the_tested_release():
+    """FastLVISMetric uses its private internals: the newest release CI
+    tests is the newest allowed, not even a patch or post release above."""
     spec = RUNTIME['faster-coco-eval'].specifier
-    assert '1.8.0' in spec and '1.8.1' not in spec and '1.9.0' not in spec
+    tested = pins('newest')['faster-coco-eval']
+    assert tested in spec
+    major, minor, micro = tested.release
+    for newer in (f'{tested}.post1', f'{major}.{minor}.{micro + 1}',
+                  f'{major}.{minor + 1}.0'):
+        assert Version(newer) not in spec, newer
+
+
+@pytest.mark.parametrize('stack', STACKS)
+def test_each_stack_pins_every_runtime_dependency_in_its_range(stack):
+    """tools/setup_env.sh installs the package under these pins as pip
+    constraints: a pin outside pyproject.toml's range fails the install."""
+    pinned = pins(stack)
+    declared = {**EXTRAS, **RUNTIME}
+    outside = {name: str(v) for name, v in pinned.items()
+               if name in declared and
+               not declared[name].specifier.contains(v, prereleases=True)}
+    assert outside == {}
+    # lvis and faster-coco-eval are what a plain `pip install .` must bring
+    assert {'lvis', 'faster-coco-eval'} <= set(pinned) & set(RUNTIME)
 
 
 @pytest.mark.parametrize('name', sorted(RUNTIME))

@@ -1,5 +1,7 @@
 import copy
 import json
+import random
+from typing import Dict, List
 
 import numpy as np
 import pytest
@@ -163,36 +165,60 @@ def test_only_unjudged_detections_score_like_lvis_api(tiny_lvis, monkeypatch):
     assert ours['bbox_AP'] == 0.0
 
 
-def test_labels_follow_the_file_order_of_categories(tiny_lvis, tmp_path,
-                                                    monkeypatch):
-    """LVISV1Dataset numbers categories in the file's order (lvis-api's
-    get_cat_ids), sorted by id or not; a file whose categories are
-    shuffled gets lvis-api's numbers for the same detections (the labels
-    used to be mapped through the sorted ids)."""
-    import random
+def lvis_api_ap_per_category(gt: LVIS, dets: List[dict],
+                              iou_type: str) -> Dict[int, float]:
+    """lvis-api's AP of each category with ground truth, by category id
+    (the mean of its precision over IoUs and recalls, all areas)."""
+    ref = LVISEval(gt, LVISResults(gt, copy.deepcopy(dets)), iou_type)
+    ref.run()
+    precision = ref.eval['precision'][:, :, :, 0]  # iou, recall, cat, area
+    ap = {}
+    for k, cat_id in enumerate(ref.params.cat_ids):
+        valid = precision[:, :, k][precision[:, :, k] > -1]
+        if valid.size:
+            ap[cat_id] = float(valid.mean())
+    return ap
+
+
+@pytest.mark.parametrize('iou_type', ['bbox', 'segm'])
+def test_labels_are_the_datasets_on_a_file_with_shuffled_categories(
+        tiny_lvis, tmp_path, monkeypatch, iou_type):
+    """LVISV1Dataset numbers the categories in the file's order (lvis-api's
+    get_cat_ids), sorted by id or not: on a file whose category list is
+    shuffled, labels in the dataset's numbering get lvis-api's AP for every
+    category (mapped through the sorted ids, each label's detections were
+    scored as another category's)."""
+    from mmdet.datasets import LVISV1Dataset
     with open(tiny_lvis['val'], encoding='utf-8') as f:
         ann = json.load(f)
-    results = synthetic_detections(ann, 40, seed=1)  # labels of sorted ids
+    # labels index the sorted ids here; their categories are the truth
+    results = synthetic_detections(ann, 40, seed=1)
     sorted_ids = sorted(c['id'] for c in ann['categories'])
+    truth = lvis_results(results, iou_type, sorted_ids, 300)
     random.Random(0).shuffle(ann['categories'])
     path = tmp_path / 'shuffled_val.json'
     path.write_text(json.dumps(ann))
-    file_ids = LVIS(str(path)).get_cat_ids()  # the dataset's label order
-    assert file_ids != sorted_ids
-    to_file_order = np.array([file_ids.index(c) for c in sorted_ids])
+    dataset = LVISV1Dataset(ann_file=str(path), data_prefix=dict(img=''),
+                            test_mode=True, pipeline=[])
+    assert dataset.cat_ids != sorted_ids
+    relabel = np.array([dataset.cat2label[c] for c in sorted_ids])
     for r in results:
-        r['labels'] = to_file_order[r['labels']]
+        r['labels'] = relabel[r['labels']]
 
-    metric = METRICS.build(dict(type='FastLVISMetric', ann_file=str(path),
-                                metric=['bbox'], progress=False))
+    metric = METRICS.build(
+        dict(type='FastLVISMetric', ann_file=str(path), metric=[iou_type],
+             outfile_prefix=str(tmp_path / 'ours'), progress=False))
+    metric.dataset_meta = dataset.metainfo
     ours = metric.compute_metrics(copy.deepcopy(results))
+    tables = json.loads((tmp_path / 'ours.eval.json').read_text())
+    ours_per_cat = {c['id']: c['ap'] for c in tables[iou_type]['per_category']}
+
     monkeypatch.setattr(np, 'float', float, raising=False)
-    gt = LVIS(str(path))
-    dets = lvis_results(results, 'bbox', file_ids, 300)
-    ref = LVISEval(gt, LVISResults(gt, dets), 'bbox')
-    ref.run()
-    ref = ref.get_results()
-    for key in ('AP', 'APr', 'APc', 'APf'):
-        assert ours[f'bbox_{key}'] == pytest.approx(float(ref[key]),
-                                                    abs=1e-6), key
-    assert ours['bbox_AP'] > 0.02
+    ref = lvis_api_ap_per_category(LVIS(str(path)), truth, iou_type)
+    assert set(ours_per_cat) == set(ref)
+    for cat_id, ap in ref.items():
+        assert ours_per_cat[cat_id] == pytest.approx(ap, abs=1e-6), cat_id
+    # informative numbers: most categories partly right
+    assert sum(0.05 < ap < 0.95 for ap in ref.values()) >= 4 and len(ref) > 5
+    assert ours[f'{iou_type}_AP'] == pytest.approx(
+        np.mean(list(ref.values())), abs=1e-6)

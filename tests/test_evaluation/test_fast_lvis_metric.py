@@ -222,3 +222,70 @@ def test_labels_are_the_datasets_on_a_file_with_shuffled_categories(
     assert sum(0.05 < ap < 0.95 for ap in ref.values()) >= 4 and len(ref) > 5
     assert ours[f'{iou_type}_AP'] == pytest.approx(
         np.mean(list(ref.values())), abs=1e-6)
+
+
+def test_labels_follow_a_coco_dataset_restricted_to_some_classes(
+        tiny_lvis, tmp_path, monkeypatch):
+    """CocoDataset with metainfo classes naming some of the file's
+    categories numbers only those, in the file's order: the metric follows
+    its dataset_meta."""
+    from mmdet.datasets import CocoDataset
+    with open(tiny_lvis['val'], encoding='utf-8') as f:
+        ann = json.load(f)
+    results = synthetic_detections(ann, 40, seed=1)
+    sorted_ids = sorted(c['id'] for c in ann['categories'])
+    random.Random(0).shuffle(ann['categories'])
+    for img in ann['images']:  # COCO format: CocoDataset reads file_name
+        img['file_name'] = img['coco_url'].split('/')[-1]
+    path = tmp_path / 'shuffled_val.json'
+    path.write_text(json.dumps(ann))
+    annotated = {a['category_id'] for a in ann['annotations']}
+    # every annotated category and a few without ground truth, in an
+    # order of their own
+    chosen = annotated | {c['id'] for c in ann['categories'][:3]}
+    classes = sorted(c['name'] for c in ann['categories']
+                     if c['id'] in chosen)
+    assert len(classes) < len(ann['categories'])
+    dataset = CocoDataset(ann_file=str(path), metainfo=dict(classes=classes),
+                          data_prefix=dict(img=''), test_mode=True,
+                          pipeline=[])
+    assert len(dataset.cat_ids) == len(classes)
+    for r in results:  # keep the detections of the dataset's classes
+        ids = np.array(sorted_ids)[r['labels']]
+        keep = np.isin(ids, dataset.cat_ids)
+        for k in ('bboxes', 'scores', 'labels', 'masks', 'mask_areas'):
+            if k in r:
+                r[k] = r[k][keep] if not isinstance(r[k], list) else [
+                    m for m, kept in zip(r[k], keep) if kept]
+        r['labels'] = np.array([dataset.cat2label[c] for c in ids[keep]],
+                               dtype=np.int64)
+    truth = lvis_results(copy.deepcopy(results), 'bbox', dataset.cat_ids,
+                         300)
+
+    metric = METRICS.build(
+        dict(type='FastLVISMetric', ann_file=str(path), metric=['bbox'],
+             outfile_prefix=str(tmp_path / 'ours'), progress=False))
+    metric.dataset_meta = dataset.metainfo
+    assert metric.label_cat_ids == dataset.cat_ids
+    metric.compute_metrics(copy.deepcopy(results))
+    tables = json.loads((tmp_path / 'ours.eval.json').read_text())
+    ours = {c['id']: c['ap'] for c in tables['bbox']['per_category']}
+
+    monkeypatch.setattr(np, 'float', float, raising=False)
+    ref = lvis_api_ap_per_category(LVIS(str(path)), truth, 'bbox')
+    assert set(ours) == set(ref)
+    for cat_id, ap in ref.items():
+        assert ours[cat_id] == pytest.approx(ap, abs=1e-6), cat_id
+    assert sum(0.05 < ap < 0.95 for ap in ref.values()) >= 4
+
+
+def test_classes_the_file_lacks_are_refused(tiny_lvis):
+    with open(tiny_lvis['val'], encoding='utf-8') as f:
+        names = [c['name'] for c in json.load(f)['categories']]
+    metric = METRICS.build(dict(type='FastLVISMetric',
+                                ann_file=tiny_lvis['val']))
+    metric.dataset_meta = dict(classes=names[:2] + ['not_a_category'])
+    with pytest.raises(ValueError, match=r"names 3 classes, fewer than the "
+                       rf"{len(names)} categories of .*\['not_a_category'\] "
+                       r"\(of 1\) are not among them"):
+        metric.label_cat_ids

@@ -347,10 +347,39 @@ class FastLVISMetric(BaseMetric):
 
     @property
     def label_cat_ids(self) -> List[int]:
-        """List[int]: The category id of each label: the file's categories
-        in file order, as ``LVISV1Dataset`` numbers them (lvis-api's
-        ``get_cat_ids``), not sorted by id."""
-        return [c['id'] for c in self.gt.dataset['categories']]
+        """List[int]: The category id of each label, as the dataset numbers
+        them: the file's categories in file order, not sorted by id.
+
+        ``LVISV1Dataset`` and ``LVISV05Dataset`` number every category of
+        the file (lvis-api's ``get_cat_ids``: the file's list). A
+        ``CocoDataset`` whose ``metainfo`` classes name only some of the
+        file's categories numbers those, still in file order
+        (``get_cat_ids(cat_names=classes)``): when ``dataset_meta``'s
+        classes are fewer than the file's categories and all of them are
+        there, the labels follow them. The LVIS datasets' own class list
+        (1203 or 1230 names) is never fewer than their file's categories.
+
+        Raises:
+            ValueError: When the classes are fewer than the file's
+                categories but some of them are not in the file: no
+                numbering of the file matches the dataset's.
+        """
+        cats = self.gt.dataset['categories']
+        classes = (self.dataset_meta or {}).get('classes')
+        if classes is None or len(classes) >= len(cats):
+            return [c['id'] for c in cats]
+        wanted = set(classes)
+        cat_ids = [c['id'] for c in cats if c['name'] in wanted]
+        absent = sorted(wanted - {c['name'] for c in cats})
+        if absent:
+            raise ValueError(
+                f'FastLVISMetric: the dataset names {len(classes)} classes, '
+                f'fewer than the {len(cats)} categories of {self.ann_file}, '
+                f'and {absent[:5]} (of {len(absent)}) are not among them: '
+                'the labels cannot be matched to its categories. Evaluate '
+                'with the annotation file the dataset reads, or name the '
+                'classes as the file does.')
+        return cat_ids
 
     @property
     def annotated_cat_ids(self) -> List[int]:

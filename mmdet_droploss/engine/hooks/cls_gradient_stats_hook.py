@@ -1,7 +1,7 @@
 # Copyright (c) mmdet-droploss contributors. All rights reserved.
 import json
 import os.path as osp
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple, Union
 
 import torch
 from mmdet.registry import HOOKS
@@ -19,7 +19,7 @@ STAT_NAMES = ('pos', 'neg_fg', 'neg_bg')
 def accumulate_cls_gradient(stats: Tensor,
                             grad: Tensor,
                             labels: Tensor,
-                            loss_scale: float = 1.0) -> None:
+                            loss_scale: Union[float, Tensor] = 1.0) -> None:
     """Add one iteration's classifier-logit gradient magnitudes, per
     category, to ``stats``.
 
@@ -37,8 +37,9 @@ def accumulate_cls_gradient(stats: Tensor,
             categories; row 2 the negative gradient from background RoIs.
         grad (Tensor): dL/dz of shape (N, C), times ``loss_scale``.
         labels (Tensor): Labels of shape (N, ), C for background.
-        loss_scale (float): The factor the loss was multiplied by.
-            Defaults to 1.
+        loss_scale (float | Tensor): The factor the loss was multiplied
+            by, a number or a tensor on the gradient's device (the AMP
+            scaler's scale, not read back to the host). Defaults to 1.
     """
     num_classes = grad.size(1)
     mag = grad.detach().double().abs_().div_(loss_scale)
@@ -68,10 +69,12 @@ class ClsGradientStatsHook(Hook):
     ``tools/analysis/plot_grad_stats.py`` draws.
 
     Under ``AmpOptimWrapper`` the gradients are divided by the loss scale
-    they were scaled by, and an iteration whose optimizer step the scaler
-    skipped (inf/NaN gradients) is left out: gradients are held per
-    iteration and added to the sums only when the optimizer steps (with
-    gradient accumulation, at the step that applies them).
+    they were scaled by, in float64 and on their device (the scale is read
+    as a tensor there, the sums reach the host only when written), and an
+    iteration whose optimizer step the scaler skipped (inf/NaN gradients)
+    is left out: gradients are held per iteration and added to the sums
+    only when the optimizer steps (with gradient accumulation, at the step
+    that applies them).
 
     Off unless listed in ``custom_hooks``; one line turns it on::
 
@@ -140,13 +143,24 @@ class ClsGradientStatsHook(Hook):
     def _on_step(self, optimizer, args, kwargs) -> None:
         self._stepped = True
 
-    def _loss_scale(self) -> float:
-        """The factor the loss was multiplied by before backward: the AMP
-        scaler's scale, 1 without one."""
+    def _loss_scale(self, device: torch.device) -> Union[float, Tensor]:
+        """The factor the loss was multiplied by before backward.
+
+        Args:
+            device (torch.device): The gradient's device.
+
+        Returns:
+            float | Tensor: 1 without an enabled AMP scaler, else the
+            scaler's scale as a float64 scalar tensor on ``device``.
+        """
         scaler = getattr(self._optim_wrapper, 'loss_scaler', None)
         if scaler is None or not scaler.is_enabled():
             return 1.0
-        return float(scaler.get_scale())
+        # GradScaler.get_scale() reads the scale back to the host, a sync
+        # in the middle of every backward; scale() multiplies by it on the
+        # device (the scale is a power of 2: exact in float64)
+        return scaler.scale(
+            torch.ones((), dtype=torch.float64, device=device))
 
     def _accumulate(self, name: str, grad: Tensor, labels: Tensor) -> None:
         if self._pending[name].device != grad.device:
@@ -154,7 +168,7 @@ class ClsGradientStatsHook(Hook):
             self._pending[name] = self._pending[name].to(grad.device)
             self._stats[name] = self._stats[name].to(grad.device)
         accumulate_cls_gradient(self._pending[name], grad, labels,
-                                self._loss_scale())
+                                self._loss_scale(grad.device))
 
     def _make_pre_hook(self, name: str):
 

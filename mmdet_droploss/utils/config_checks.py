@@ -62,6 +62,36 @@ def check_class_counts(cfg: Config) -> None:
             '1203, LVIS v0.5: 1230).')
 
 
+def is_multi_stage(roi_head: dict) -> bool:
+    """Whether an RoI head config runs its box heads in stages.
+
+    True for a list of box heads, a ``num_stages`` entry, or a type
+    registered as a subclass of MMDetection's ``CascadeRoIHead`` (Cascade,
+    HTC, SCNet, Sparse R-CNN heads).
+
+    Args:
+        roi_head (dict): ``cfg.model.roi_head``.
+
+    Returns:
+        bool: Whether the head is multi-stage.
+    """
+    if isinstance(roi_head.get('bbox_head'), (list, tuple)) or \
+            'num_stages' in roi_head:
+        return True
+    head_type = roi_head.get('type')
+    if not isinstance(head_type, str):
+        return isinstance(head_type, type) and _is_cascade(head_type)
+    # imported here: the package's stack check runs before mmdet is imported
+    from mmdet.registry import MODELS
+    head_cls = MODELS.get(head_type)
+    return head_cls is not None and _is_cascade(head_cls)
+
+
+def _is_cascade(head_cls: type) -> bool:
+    from mmdet.models.roi_heads import CascadeRoIHead
+    return issubclass(head_cls, CascadeRoIHead)
+
+
 def check_sync_stats(cfg: Config) -> None:
     """Refuse ``sync_stats=True`` in a box head that may skip its loss.
 
@@ -69,14 +99,17 @@ def check_sync_stats(cfg: Config) -> None:
     call it at every iteration. MMDetection's box heads skip the
     classification loss when a batch has no RoI, which would leave the
     other ranks waiting for ever; ``DropLossBBoxHead`` calls it always.
+    Multi-stage heads (:func:`is_multi_stage`) are refused whatever their
+    box heads: ``CascadeRoIHead.loss`` leaves its stage loop on a rank
+    whose ``refine_bboxes`` finds no RoI, and the other ranks wait in the
+    next stage's all-reduce.
 
     Args:
         cfg (Config): A detector config.
     """
     roi_head = (cfg.get('model') or {}).get('roi_head') or {}
     bbox_heads = roi_head.get('bbox_head')
-    multi_stage = isinstance(bbox_heads, (list, tuple)) or \
-        'Cascade' in str(roi_head.get('type', ''))
+    multi_stage = is_multi_stage(roi_head)
     for suffix, head in _as_list(bbox_heads):
         loss = head.get('loss_cls') or {}
         head_type = str(head.get('type', ''))
@@ -84,9 +117,6 @@ def check_sync_stats(cfg: Config) -> None:
                 and loss.get('sync_stats', False)):
             continue
         if multi_stage:
-            # CascadeRoIHead.loss leaves the stage loop on a rank whose
-            # refine_bboxes finds no proposal: the other ranks would wait
-            # in the next stage's all_reduce for ever
             raise ValueError(
                 f'model.roi_head.bbox_head{suffix}.loss_cls has '
                 f"sync_stats=True in a multi-stage RoI head "
@@ -103,24 +133,35 @@ def check_sync_stats(cfg: Config) -> None:
                 "'DropLossBBoxHead' or sync_stats=False.")
 
 
+def _type_name(type_: object) -> str:
+    """A config's ``type`` as its class name, without a scope."""
+    if isinstance(type_, type):
+        return type_.__name__
+    return str(type_).split('.')[-1]
+
+
 def check_amp_dtype(cfg: Config) -> None:
     """Refuse bfloat16 in MMEngine's (CUDA) ``AmpOptimWrapper``.
 
-    mmcv 2.1.0's CUDA kernels (RoIAlign among them) are compiled for
-    float32 and float16 only, so Mask R-CNN under bfloat16 autocast fails
-    inside mmcv at the first iteration. ``CPUAmpOptimWrapper`` (``--amp``
-    on a machine without CUDA) keeps those ops in float32 and may use
-    bfloat16.
+    mmcv 2.1.0's CUDA RoIAlign dispatches float64, float32 and float16
+    (``AT_DISPATCH_FLOATING_TYPES_AND_HALF`` in ``roi_align_cuda.cu``), not
+    bfloat16, and nothing casts its input back to float32 under CUDA
+    autocast, so Mask R-CNN under bfloat16 autocast fails inside mmcv at
+    the first iteration. float16 with loss scaling is what ``--amp`` uses
+    on CUDA; keeping RoIAlign in float32 there, as ``CPUAmpOptimWrapper``
+    does on the CPU (where it may use bfloat16), would need a CUDA wrapper
+    of our own, so the config is refused instead.
 
     Args:
         cfg (Config): A training config, after ``--amp`` set its wrapper.
     """
     wrapper = cfg.get('optim_wrapper') or {}
     dtype = str(wrapper.get('dtype', ''))
-    if str(wrapper.get('type', '')).split('.')[-1] == 'AmpOptimWrapper' \
+    if _type_name(wrapper.get('type', '')) == 'AmpOptimWrapper' \
             and 'bfloat16' in dtype:
         raise ValueError(
             f'optim_wrapper has type AmpOptimWrapper with dtype={dtype!r}, '
-            "but mmcv 2.1.0's CUDA RoIAlign runs in float32 and float16 "
-            "only; use optim_wrapper.dtype='float16' (what --amp uses on "
-            'CUDA, with loss scaling) or train without --amp.')
+            "but mmcv 2.1.0's CUDA RoIAlign runs in float64, float32 and "
+            "float16 only, not bfloat16; use optim_wrapper.dtype='float16' "
+            '(what --amp uses on CUDA, with loss scaling) or train without '
+            '--amp.')

@@ -10,13 +10,15 @@ per-image fields (``neg_category_ids``, ``not_exhaustive_category_ids``).
 import json
 import os
 import os.path as osp
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import cv2
 import numpy as np
 from mmdet.datasets import LVISV1Dataset
 
 COCO_HOST = 'http://images.cocodataset.org/'
+# a split's annotations: a list, or an iterator of lists written as they come
+Annotations = Union[List[Dict], Iterator[List[Dict]]]
 
 
 def category_appearance(label: int) -> Tuple[int, Tuple[int, int, int]]:
@@ -72,13 +74,14 @@ def make_image(rng: np.random.Generator, label_probs: np.ndarray,
     return img, objects
 
 
-def image_record(img_id: int, size: int, name: str, neg: List[int],
-                 not_exhaustive: List[int]) -> Dict:
-    """An LVIS v1 image entry for a square synthetic image.
+def image_record(img_id: int, size: Union[int, Tuple[int, int]], name: str,
+                 neg: List[int], not_exhaustive: List[int]) -> Dict:
+    """An LVIS v1 image entry for a synthetic image.
 
     Args:
         img_id (int): Image id.
-        size (int): Side of the image.
+        size (int | Tuple[int, int]): Side of a square image, or the
+            image's (width, height).
         name (str): ``<split>2017/<id>.jpg``, the path below ``coco_url``'s
             host (where LVISV1Dataset looks for the file).
         neg (List[int]): Verified-absent category ids.
@@ -87,10 +90,11 @@ def image_record(img_id: int, size: int, name: str, neg: List[int],
     Returns:
         Dict: The image entry.
     """
+    width, height = (size, size) if isinstance(size, int) else size
     return dict(
         id=img_id,
-        width=size,
-        height=size,
+        width=width,
+        height=height,
         coco_url=COCO_HOST + name,
         flickr_url='',
         date_captured='2013-11-14 11:18:45',
@@ -113,15 +117,20 @@ def polygon_annotation(ann_id: int, img_id: int, cat_id: int,
         bbox=[round(float(v), 2) for v in (x1, y1, x2 - x1, y2 - y1)])
 
 
-def write_lvis_files(out_dir: str, splits: Dict[str, Tuple[List, List]],
+def write_lvis_files(out_dir: str, splits: Dict[str, Tuple[List, Annotations]],
                      categories: List[Dict],
                      description: str) -> Dict[str, str]:
     """Write ``annotations/lvis_v1_<split>.json`` for each split.
 
+    The annotations of a split may come as an iterator of lists, written
+    as they come, so that a file larger than memory allows can be written;
+    the bytes are those of ``json.dump`` of the whole file either way.
+
     Args:
         out_dir (str): Dataset folder.
-        splits (Dict[str, Tuple[List, List]]): Per split its image entries
-            and annotations.
+        splits (Dict[str, Tuple[List, List | Iterator[List]]]): Per split
+            its image entries and its annotations: a list, or an iterator
+            of lists (chunks, in file order).
         categories (List[Dict]): The category entries, shared by all splits.
         description (str): ``info.description`` of the files.
 
@@ -133,15 +142,20 @@ def write_lvis_files(out_dir: str, splits: Dict[str, Tuple[List, List]],
     for split, (images, anns) in splits.items():
         paths[split] = osp.join(out_dir, 'annotations',
                                 f'lvis_v1_{split}.json')
+        head = dict(
+            info=dict(description=description, version='1.0', year=2026),
+            licenses=[dict(id=1, name='CC0', url='')],
+            images=images)
+        chunks = [anns] if isinstance(anns, list) else anns
         with open(paths[split], 'w', encoding='utf-8') as f:
-            json.dump(
-                dict(
-                    info=dict(description=description, version='1.0',
-                              year=2026),
-                    licenses=[dict(id=1, name='CC0', url='')],
-                    images=images,
-                    annotations=anns,
-                    categories=categories), f)
+            # json.dump's separators (', ', ': '), piece by piece
+            f.write(json.dumps(head)[:-1] + ', "annotations": [')
+            first = True
+            for chunk in chunks:
+                if chunk:
+                    f.write(('' if first else ', ') + json.dumps(chunk)[1:-1])
+                    first = False
+            f.write('], "categories": ' + json.dumps(categories) + '}')
     return paths
 
 

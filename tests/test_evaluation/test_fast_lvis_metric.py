@@ -19,11 +19,12 @@ from mmdet_droploss.evaluation.metrics.fast_lvis_metric import (
 
 @pytest.mark.parametrize('iou_type', ['bbox', 'segm'])
 @pytest.mark.parametrize('max_dets', [300, 10])
+@pytest.mark.parametrize('nproc', [1, 2])
 def test_same_numbers_as_lvis_api(tiny_lvis, monkeypatch, iou_type,
-                                  max_dets):
+                                  max_dets, nproc):
     metric = METRICS.build(
         dict(type='FastLVISMetric', ann_file=tiny_lvis['val'],
-             max_dets=max_dets))
+             max_dets=max_dets, nproc=nproc))
     with open(tiny_lvis['val'], encoding='utf-8') as f:
         results = synthetic_detections(json.load(f), 40, seed=1)
     dets = lvis_results(results, iou_type, sorted(metric.gt.getCatIds()),

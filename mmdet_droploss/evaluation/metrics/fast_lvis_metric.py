@@ -1,24 +1,43 @@
 # Copyright (c) mmdet-droploss contributors. All rights reserved.
-import copy
 import json
+import multiprocessing
 import os.path as osp
 from collections import Counter, OrderedDict
 from typing import Dict, List, Optional, Sequence, Set, Union
 
 import numpy as np
 import torch
-from faster_coco_eval import COCO, COCOeval_faster
+import torch.distributed as torch_dist
+from faster_coco_eval import COCO
 from faster_coco_eval.core import mask as mask_api
-from faster_coco_eval.core.faster_eval_api import _C
 from mmdet.registry import METRICS
 from mmdet.structures.mask import encode_mask_results
+from mmengine.dist import (
+    broadcast_object_list,
+    collect_results,
+    get_local_size,
+    get_rank,
+    get_world_size,
+    is_main_process,
+)
 from mmengine.evaluator import BaseMetric
+from mmengine.evaluator.metric import _to_cpu
 from mmengine.fileio import get_local_path
 from mmengine.logging import MMLogger
 from mmengine.utils import ProgressBar, mkdir_or_exist
 from terminaltables import AsciiTable
 
 from ..eval_results import write_per_category_csv
+from ..functional import (
+    default_nproc,
+    evaluate_categories_in_processes,
+    ground_truth_of,
+    merge_category_parts,
+    split_categories,
+    split_detections,
+    summarize_categories,
+)
+from ..functional.category_parts import category_costs
 
 # Names we report, and faster-coco-eval's names for them.
 RESULT_KEYS = OrderedDict(
@@ -189,36 +208,6 @@ def lvis_results(results: List[dict],
     return dets
 
 
-class SparseLVISEval(COCOeval_faster):
-    """faster-coco-eval's LVIS evaluation without its per-pair dictionary.
-
-    ``COCOeval_faster.evaluate`` builds a dict entry for every image x
-    category pair (20k x 1203 on LVIS val) before it computes the IoUs of
-    the few pairs that have both ground truth and detections. Here the
-    empty pairs share one empty list; the IoUs, the C++ matching and the
-    accumulation are faster-coco-eval's own (pinned to 1.8.0).
-    """
-
-    def evaluate(self) -> None:
-        """Compute IoUs of the non-empty pairs, then match and accumulate."""
-        p = self.params
-        p.imgIds = list(np.unique(p.imgIds))
-        p.catIds = list(np.unique(p.catIds))
-        p.maxDets = sorted(p.maxDets)
-        self._prepare()
-        img_index = {img_id: k for k, img_id in enumerate(p.imgIds)}
-        cat_index = {cat_id: k for k, cat_id in enumerate(p.catIds)}
-        empty: list = []
-        ious = [[empty] * len(p.catIds) for _ in p.imgIds]
-        for img_id, cat_id in self._nonempty_iou_pairs:
-            ious[img_index[img_id]][cat_index[cat_id]] = self.computeIoU(
-                img_id, cat_id)
-        self._paramsEval = copy.deepcopy(p)
-        self.eval = _C.COCOevalEvaluateAccumulate(
-            self._paramsEval, ious, self.gt_dataset, self.dt_dataset,
-            p.imgIds, p.catIds, bool(p.useCats))
-
-
 @METRICS.register_module()
 class FastLVISMetric(BaseMetric):
     """LVIS box, mask and boundary AP under LVIS's federated rules, without
@@ -270,6 +259,10 @@ class FastLVISMetric(BaseMetric):
             'lvis'.
         backend_args (dict, optional): File backend of ``ann_file``.
         progress (bool): Show a progress bar. Defaults to True.
+        nproc (int, optional): Worker processes that evaluate the
+            categories in parts (forked: Linux), on each rank. None: this
+            rank's share of the cores it may run on, at most 8. The
+            numbers do not depend on it. Defaults to None.
     """
 
     default_prefix: Optional[str] = 'lvis'
@@ -286,7 +279,8 @@ class FastLVISMetric(BaseMetric):
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None,
                  backend_args: Optional[dict] = None,
-                 progress: bool = True) -> None:
+                 progress: bool = True,
+                 nproc: Optional[int] = None) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
         self.metrics = [metric] if isinstance(metric, str) else list(metric)
         for m in self.metrics:
@@ -310,6 +304,19 @@ class FastLVISMetric(BaseMetric):
                 f'standard), got {boundary_dilation_ratio!r}.')
         if format_only and outfile_prefix is None:
             raise ValueError('format_only needs outfile_prefix.')
+        if nproc is None:
+            nproc = default_nproc(get_local_size())
+        elif isinstance(nproc, bool) or not isinstance(nproc,
+                                                       int) or nproc < 1:
+            raise ValueError(
+                'nproc must be a positive integer (worker processes of the '
+                f'evaluation) or None (as many as the cores allow), got '
+                f'{nproc!r}.')
+        if nproc > 1 and 'fork' not in multiprocessing.get_all_start_methods():
+            raise ValueError(
+                f'nproc={nproc} needs the fork start method, which this '
+                'platform lacks; set nproc=1.')
+        self.nproc = nproc
         self.ann_file = ann_file
         self.max_dets = max_dets
         self.max_dets_per_cat = max_dets_per_cat
@@ -323,6 +330,9 @@ class FastLVISMetric(BaseMetric):
         # detections held, and held after the last per-category cut
         self._num_held = 0
         self._num_after_cut = 0
+        # True on rank 0 while the other ranks wait for categories to
+        # evaluate (inside evaluate() of a distributed run)
+        self._ranks_serving = False
 
     @property
     def gt(self) -> COCO:
@@ -524,41 +534,37 @@ class FastLVISMetric(BaseMetric):
         for i, det in enumerate(dets):
             det['id'] = i + 1
             det['iscrowd'] = 0
-        dt = COCO()
-        dt.dataset = dict(
-            images=self.gt.dataset['images'],
-            categories=self.gt.dataset['categories'],
-            annotations=dets)
-        dt.createIndex()
-        evaluator = SparseLVISEval(
-            self.gt,
-            dt,
-            iou_type,
-            lvis_style=True,
-            boundary_dilation_ratio=self.boundary_dilation_ratio,
-            print_function=lambda *args, **kwargs: None)
         if self.max_dets is None:
             # faster-coco-eval caps each image-category pair (and reserves
             # images x cap entries): the largest pair's count cuts nothing
             pairs = Counter((d['image_id'], d['category_id']) for d in dets)
-            evaluator.params.maxDets = [max(pairs.values(), default=1)]
+            max_dets = max(pairs.values(), default=1)
         else:
-            evaluator.params.maxDets = [self.max_dets]
-        evaluator.params.imgIds = sorted(self.gt.getImgIds())
+            max_dets = self.max_dets
         # A category without ground truth has no AP in LVIS (precision -1,
         # left out of every mean); leaving it out spares its empty pairs.
-        evaluator.params.catIds = self.annotated_cat_ids
-        evaluator.evaluate()
-        evaluator.accumulate()
-        evaluator.summarize()
-        stats = evaluator.stats_as_dict
+        cat_ids = self.annotated_cat_ids
+        if not cat_ids:
+            raise ValueError(
+                f'{self.ann_file} has no annotations: there is nothing to '
+                'evaluate against (use format_only=True to only write the '
+                'results).')
+        kwargs = dict(iou_type=iou_type, max_dets=max_dets,
+                      boundary_dilation_ratio=self.boundary_dilation_ratio)
+        if self._ranks_serving:
+            evaluation = self._evaluate_across_ranks(dets, cat_ids, kwargs)
+        else:
+            evaluation = evaluate_categories_in_processes(
+                self.gt, dets, cat_ids, nproc=self.nproc, **kwargs)
+        stats = summarize_categories(self.gt, evaluation, cat_ids, iou_type,
+                                     max_dets)
         out = {ours: float(stats[theirs]) for ours, theirs in
                RESULT_KEYS.items()}
         if self.classwise or self.outfile_prefix is not None:
             # precision: [iou, recall, category, area, max_dets]
-            precision = evaluator.eval['precision'][:, :, :, 0, -1]
+            precision = evaluation['precision'][:, :, :, 0, -1]
             per_cat = []
-            for k, cat_id in enumerate(evaluator.params.catIds):
+            for k, cat_id in enumerate(cat_ids):
                 valid = precision[:, :, k][precision[:, :, k] > -1]
                 cat = self.gt.cats[cat_id]
                 per_cat.append(
@@ -638,6 +644,113 @@ class FastLVISMetric(BaseMetric):
                 self._log_per_category(iou_type, numbers['per_category'],
                                        logger)
         return eval_results
+
+    def evaluate(self, size: int) -> dict:
+        """Evaluate the results of all ranks; in a distributed run every
+        rank evaluates a part of the categories.
+
+        As :meth:`BaseMetric.evaluate`: the records are gathered on rank 0,
+        which computes the metrics and sends them to the others. While it
+        does, the other ranks evaluate the categories rank 0 sends them
+        (:meth:`_serve_category_parts`) instead of waiting; a single
+        process is :meth:`BaseMetric.evaluate` itself.
+
+        Args:
+            size (int): Length of the whole dataset (the samplers' padding
+                is dropped).
+
+        Returns:
+            dict: The metrics, on every rank.
+        """
+        if get_world_size() == 1:
+            return super().evaluate(size)
+        results = collect_results(self.results, size, self.collect_device,
+                                  tmpdir=self.collect_dir)
+        if is_main_process():
+            self._ranks_serving = True
+            try:
+                metrics = self.compute_metrics(_to_cpu(results))
+            except BaseException:
+                self._send_to_ranks(('stop', True))
+                raise
+            finally:
+                self._ranks_serving = False
+            self._send_to_ranks(('stop', False))
+            if self.prefix:
+                metrics = {f'{self.prefix}/{k}': v for k, v in metrics.items()}
+            out = [metrics]
+        else:
+            self._serve_category_parts()
+            out = [None]
+        broadcast_object_list(out)
+        self.results.clear()
+        return out[0]
+
+    @staticmethod
+    def _send_to_ranks(message: tuple) -> None:
+        """Send every other rank the same message (rank 0 only)."""
+        torch_dist.scatter_object_list([None], [message] * get_world_size(),
+                                       src=0)
+
+    def _evaluate_across_ranks(self, dets: List[dict], cat_ids: List[int],
+                               kwargs: dict) -> Dict[str, np.ndarray]:
+        """Rank 0's side of a distributed evaluation of one IoU type.
+
+        The categories are split into one run per rank, of about equal
+        work; each other rank gets its categories' detections and ground
+        truth, and every rank evaluates its part on ``nproc`` processes.
+
+        Args:
+            dets (List[dict]): Result dicts with ``id`` and ``iscrowd``.
+            cat_ids (List[int]): The categories, in evaluation order.
+            kwargs (dict): ``iou_type``, ``max_dets`` and
+                ``boundary_dilation_ratio``.
+
+        Returns:
+            Dict[str, np.ndarray]: ``precision`` and ``recall`` of all
+            categories.
+        """
+        parts = split_categories(cat_ids,
+                                 category_costs(self.gt, dets, cat_ids),
+                                 get_world_size())
+        part_dets = split_detections(dets, parts)
+        messages = [('part', None)] + [
+            ('part', dict(kwargs, cat_ids=parts[r], dets=part_dets[r],
+                          gt=ground_truth_of(self.gt, parts[r])))
+            for r in range(1, len(parts))
+        ]
+        torch_dist.scatter_object_list([None], messages, src=0)
+        own = evaluate_categories_in_processes(
+            self.gt, part_dets[0], parts[0], nproc=self.nproc,
+            **kwargs) if parts[0] else None
+        gathered: List[Optional[dict]] = [None] * len(parts)
+        torch_dist.gather_object(own, gathered, dst=0)
+        return merge_category_parts(gathered)
+
+    def _serve_category_parts(self) -> None:
+        """The other ranks' side: evaluate the categories rank 0 sends and
+        return their arrays, until it says it is done.
+
+        Raises:
+            RuntimeError: When rank 0 failed computing the metrics (its
+                error is in its own log), so that no rank waits for it.
+        """
+        while True:
+            received: List[Optional[tuple]] = [None]
+            torch_dist.scatter_object_list(received, None, src=0)
+            kind, task = received[0]
+            if kind == 'stop':
+                if task:
+                    raise RuntimeError(
+                        f'{type(self).__name__}: rank 0 failed computing the '
+                        f'metrics (rank {get_rank()} stops too); its log '
+                        'shows the error.')
+                return
+            cat_ids, dets = task.pop('cat_ids'), task.pop('dets')
+            own = evaluate_categories_in_processes(
+                COCO(task.pop('gt')), dets, cat_ids, nproc=self.nproc,
+                **task) if cat_ids else None
+            torch_dist.gather_object(own, None, dst=0)
 
     def _log_per_category(self, iou_type: str, per_cat: List[dict],
                           logger: MMLogger) -> None:

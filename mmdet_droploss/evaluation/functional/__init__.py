@@ -1,0 +1,19 @@
+# Copyright (c) mmdet-droploss contributors. All rights reserved.
+from .category_parts import (
+    default_nproc,
+    evaluate_categories,
+    evaluate_categories_in_processes,
+    ground_truth_of,
+    merge_category_parts,
+    split_categories,
+    split_detections,
+    summarize_categories,
+)
+from .sparse_lvis_eval import SparseLVISEval
+
+__all__ = [
+    'SparseLVISEval', 'default_nproc', 'evaluate_categories',
+    'evaluate_categories_in_processes', 'ground_truth_of',
+    'merge_category_parts', 'split_categories', 'split_detections',
+    'summarize_categories'
+]

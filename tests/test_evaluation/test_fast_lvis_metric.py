@@ -132,7 +132,7 @@ def test_mask_areas_from_process_equal_rle_areas(tiny_lvis):
     record = metric.results[0]
     assert record['mask_areas'].tolist() == [18, 600, 0]
     assert record['mask_areas'].tolist() == mask_util.area(
-        record['masks']).tolist()
+        record['masks'].rles()).tolist()
 
 
 def test_only_unjudged_detections_score_like_lvis_api(tiny_lvis, monkeypatch):

@@ -9,11 +9,12 @@ from .category_parts import (
     split_detections,
     summarize_categories,
 )
+from .packed_masks import PackedMasks, packed
 from .sparse_lvis_eval import SparseLVISEval
 
 __all__ = [
-    'SparseLVISEval', 'default_nproc', 'evaluate_categories',
+    'PackedMasks', 'SparseLVISEval', 'default_nproc', 'evaluate_categories',
     'evaluate_categories_in_processes', 'ground_truth_of',
-    'merge_category_parts', 'split_categories', 'split_detections',
+    'merge_category_parts', 'packed', 'split_categories', 'split_detections',
     'summarize_categories'
 ]

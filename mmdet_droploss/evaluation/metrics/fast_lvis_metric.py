@@ -206,6 +206,32 @@ def lvis_results(results: List[dict],
     return dets
 
 
+# What judged_labels reads of an annotation file: the ids, not the polygons.
+_LEAN_KEYS = ('images', 'annotations', 'categories', 'id', 'name',
+              'image_id', 'category_id', 'neg_category_ids')
+
+
+def _lean(obj: dict) -> dict:
+    return {k: obj[k] for k in _LEAN_KEYS if k in obj}
+
+
+def read_lean(ann_file: str, backend_args: Optional[dict] = None) -> dict:
+    """An LVIS annotation file with only its ids, categories' names and
+    images' ``neg_category_ids``; every other field is dropped as it is
+    parsed, so the memory stays near the file's size.
+
+    Args:
+        ann_file (str): Path of the file.
+        backend_args (dict, optional): Its file backend.
+
+    Returns:
+        dict: ``images``, ``annotations`` and ``categories``.
+    """
+    with get_local_path(ann_file, backend_args=backend_args) as path:
+        with open(path, encoding='utf-8') as f:
+            return json.load(f, object_hook=_lean)
+
+
 @METRICS.register_module()
 class FastLVISMetric(BaseMetric):
     """LVIS box, mask and boundary AP under LVIS's federated rules, without
@@ -331,6 +357,7 @@ class FastLVISMetric(BaseMetric):
         # True on rank 0 while the other ranks wait for categories to
         # evaluate (inside evaluate() of a distributed run)
         self._ranks_serving = False
+        self._judged_labels: Optional[Dict[int, np.ndarray]] = None
 
     @property
     def gt(self) -> COCO:
@@ -372,7 +399,10 @@ class FastLVISMetric(BaseMetric):
                 categories but some of them are not in the file: no
                 numbering of the file matches the dataset's.
         """
-        cats = self.gt.dataset['categories']
+        return self._label_cat_ids(self.gt.dataset['categories'])
+
+    def _label_cat_ids(self, cats: List[dict]) -> List[int]:
+        """:attr:`label_cat_ids` of the file's ``categories``."""
         classes = (self.dataset_meta or {}).get('classes')
         if classes is None or len(classes) >= len(cats):
             return [c['id'] for c in cats]
@@ -388,6 +418,44 @@ class FastLVISMetric(BaseMetric):
                 'with the annotation file the dataset reads, or name the '
                 'classes as the file does.')
         return cat_ids
+
+    @property
+    def keeps_only_judged(self) -> bool:
+        """bool: Whether :meth:`process` keeps only the detections LVIS
+        judges: of categories annotated on their image or in its
+        ``neg_category_ids``.
+
+        The others change no number, so they are dropped before their masks
+        are encoded, gathered and held, unless a result file is written
+        (``outfile_prefix``: it keeps every detection) or a category's K
+        best are taken over the dataset (``max_dets_per_cat``: unjudged
+        detections use up their category's K).
+        """
+        return self.outfile_prefix is None and self.max_dets_per_cat is None
+
+    @property
+    def judged_labels(self) -> Dict[int, np.ndarray]:
+        """Dict[int, np.ndarray]: Per image id, the labels of the
+        categories LVIS judges there (sorted).
+
+        Read once from ``ann_file`` keeping only ids (not the polygons):
+        every rank needs it in :meth:`process`, and the ground truth itself
+        (over a gigabyte of Python objects for LVIS val) only rank 0.
+        """
+        if self._judged_labels is None:
+            ann = read_lean(self.ann_file, self.backend_args)
+            label = {c: k for k, c in enumerate(
+                self._label_cat_ids(ann['categories']))}
+            judged = {img['id']: set(img.get('neg_category_ids', ()))
+                      for img in ann['images']}
+            for a in ann['annotations']:
+                judged[a['image_id']].add(a['category_id'])
+            self._judged_labels = {
+                img_id: np.array(sorted(label[c] for c in cats
+                                        if c in label), dtype=np.int64)
+                for img_id, cats in judged.items()
+            }
+        return self._judged_labels
 
     @property
     def annotated_cat_ids(self) -> List[int]:
@@ -455,10 +523,12 @@ class FastLVISMetric(BaseMetric):
         """Keep the predictions of a batch, masks RLE-encoded.
 
         A record keeps its image's detections by descending score, at most
-        ``max_dets``, as arrays (masks as one :class:`PackedMasks`, not an
-        object per detection); with ``max_dets_per_cat``, whenever the held
-        detections have doubled since the last cut, each category is cut
-        to its best ``max_dets_per_cat`` (so memory stays bounded).
+        ``max_dets``, of them only those LVIS judges where
+        :attr:`keeps_only_judged`, as arrays (masks as one
+        :class:`PackedMasks`, not an object per detection); with
+        ``max_dets_per_cat``, whenever the held detections have doubled
+        since the last cut, each category is cut to its best
+        ``max_dets_per_cat`` (so memory stays bounded).
 
         Args:
             data_batch (dict): A batch from the dataloader.
@@ -472,12 +542,18 @@ class FastLVISMetric(BaseMetric):
             self._check_masks('masks' in pred)
             scores = pred['scores'].cpu().numpy()
             order = np.argsort(-scores, kind='stable')[:self.max_dets]
+            labels = pred['labels'].cpu().numpy()[order]
+            judged = self.judged_labels.get(sample['img_id']) \
+                if self.keeps_only_judged else None
+            if judged is not None:  # after the per-image cap, as LVIS
+                keep = np.isin(labels, judged)
+                order, labels = order[keep], labels[keep]
             index = torch.from_numpy(order).to(pred['scores'].device)
             result = dict(
                 img_id=sample['img_id'],
                 bboxes=pred['bboxes'][index].cpu().numpy(),
                 scores=scores[order],
-                labels=pred['labels'][index].cpu().numpy())
+                labels=labels)
             if 'masks' in pred:
                 masks = pred['masks'].detach()[index].cpu().numpy()
                 rles = encode_mask_results(masks)

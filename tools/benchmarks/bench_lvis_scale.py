@@ -33,7 +33,6 @@ runs it lends the alias for its run (the product never does).
 """
 import argparse
 import json
-import math
 import os
 import os.path as osp
 import pickle
@@ -98,12 +97,24 @@ def write_records(val: str) -> None:
         pickle.dump(out, f, protocol=pickle.HIGHEST_PROTOCOL)
 
 
-def held_records(val: str, packed: bool = True) -> List[dict]:
-    """The gathered records of every validation image; with ``packed``
-    False, masks as a list of RLE dicts each (counts bytes), as
-    ``process`` kept them before PackedMasks."""
+def held_records(val: str, packed: bool = True,
+                 judged: bool = False) -> List[dict]:
+    """The gathered records of every validation image; with ``judged``,
+    only the detections LVIS judges (what ``process`` keeps under the
+    standard protocol); with ``packed`` False, masks as a list of RLE dicts
+    each (counts bytes), as ``process`` kept them before PackedMasks."""
     with open(records_file(val), 'rb') as f:
         records = pickle.load(f)
+    if judged:
+        from mmdet_droploss.evaluation.metrics import FastLVISMetric
+        from mmdet_droploss.evaluation.metrics.fast_lvis_metric import (
+            take_detections,
+        )
+        labels = FastLVISMetric(ann_file=val).judged_labels
+        records = [
+            take_detections(r, np.flatnonzero(np.isin(
+                r['labels'], labels[r['img_id']]))) for r in records
+        ]
     if not packed:
         for r in records:
             pack = r['masks']
@@ -163,7 +174,7 @@ def child_rfs(args) -> dict:
 def child_hold(args) -> dict:
     val = ann_files(args.data)['val']
     before = current_mib()
-    records = held_records(val, packed=args.packed)
+    records = held_records(val, packed=args.packed, judged=args.judged)
     held = current_mib() - before
     start = time.perf_counter()
     blob = pickle.dumps(records, protocol=pickle.HIGHEST_PROTOCOL)
@@ -173,7 +184,8 @@ def child_hold(args) -> dict:
     start = time.perf_counter()
     pickle.loads(blob)
     return dict(held_mib=held, pickle_mib=size / 2**20, dump_s=dumped,
-                load_s=time.perf_counter() - start)
+                load_s=time.perf_counter() - start,
+                dets=sum(len(r['scores']) for r in pickle.loads(blob)))
 
 
 def child_process(args) -> dict:
@@ -183,8 +195,11 @@ def child_process(args) -> dict:
     from faster_coco_eval.core import mask as mask_api
 
     from mmdet_droploss.evaluation.metrics import FastLVISMetric
-    metric = FastLVISMetric(ann_file=ann_files(args.data)['val'],
-                            progress=False)
+    # a result file keeps every detection: what process() did before it
+    # kept only the judged ones
+    metric = FastLVISMetric(
+        ann_file=ann_files(args.data)['val'], progress=False,
+        outfile_prefix=None if args.judged else '/tmp/unused')
     seconds, images = 0.0, 0
     # one image's dense masks at a time (300 x 640 x 480 bytes each)
     for r in detections(ann_files(args.data)['val']):
@@ -214,10 +229,12 @@ def child_metric(args) -> dict:
     from mmdet_droploss.evaluation.metrics import FastLVISMetric
     MMLogger.get_instance('bench_lvis_scale', log_level='WARNING')
     val = ann_files(args.data)['val']
-    records = held_records(val, packed=True)
+    fixed = args.protocol == 'fixed'
+    # what process() leaves rank 0: the judged detections under the
+    # standard protocol, every one under Fixed AP
+    records = held_records(val, packed=True, judged=not fixed)
     held_peak = peak_mib()
-    kwargs = dict(max_dets=None, max_dets_per_cat=10000) \
-        if args.protocol == 'fixed' else {}
+    kwargs = dict(max_dets=None, max_dets_per_cat=10000) if fixed else {}
     metric = FastLVISMetric(ann_file=val, metric=['bbox', 'segm'],
                             progress=False, nproc=args.nproc, **kwargs)
     start = time.perf_counter()
@@ -324,6 +341,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--thr', type=float, help=argparse.SUPPRESS)
     parser.add_argument('--packed', action='store_true',
                         help=argparse.SUPPRESS)
+    parser.add_argument('--judged', action='store_true',
+                        help=argparse.SUPPRESS)
     parser.add_argument('--protocol', default='standard',
                         help=argparse.SUPPRESS)
     return parser.parse_args()
@@ -361,9 +380,9 @@ def main() -> None:
         val = json.load(f)
     num_val = len(val['images'])
     del val
-    print(f'LVIS v1-shaped data in {args.data} (scale {args.scale}): '
+    print(f'LVIS v1-shaped data from make_lvis_scale: '
           f'{os.path.getsize(ann_files(args.data)["train"]) / 2**30:.2f} GiB '
-          f'training file, {num_val} validation images; '
+          f'training file, {num_val:,} validation images; '
           f'{os.cpu_count()} cores; each row one fresh process')
     print()
     print('| what | time | peak memory | reference | ratio |')
@@ -402,21 +421,34 @@ def main() -> None:
                 f'+{rfs["peak_mib"] - rfs["base_peak_mib"]:,.0f} MiB')
     if 'metric' in args.parts:
         lists = run_child('hold', args.data)
-        packs = run_child('hold', args.data, packed=True)
-        row(f'rank 0 holds all detections, an RLE dict each (pickle '
-            f'{lists["pickle_mib"]:,.0f} MiB, {lists["dump_s"]:.1f} s + '
-            f'{lists["load_s"]:.1f} s)', lists['dump_s'] + lists['load_s'],
-            lists['held_mib'], '(reference)')
-        row(f'rank 0 holds all detections, `PackedMasks` (pickle '
-            f'{packs["pickle_mib"]:,.0f} MiB, {packs["dump_s"]:.1f} s + '
-            f'{packs["load_s"]:.1f} s)', packs['dump_s'] + packs['load_s'],
-            packs['held_mib'], 'an RLE dict each',
-            f'{packs["held_mib"] / lists["held_mib"]:.2f}x memory')
-        proc = run_child('process', args.data,
-                         process_images=args.process_images)
-        row(f'`process()` {proc["per_image_ms"]:.1f} ms an image, '
-            f'{num_val} images (from {proc["images"]})',
-            proc['per_image_ms'] * num_val / 1000, proc['peak_mib'])
+        row(f'rank 0 holds all {lists["dets"]:,} detections, an RLE dict '
+            f'each (pickle {lists["pickle_mib"]:,.0f} MiB, '
+            f'{lists["dump_s"]:.1f} s + {lists["load_s"]:.1f} s)',
+            lists['dump_s'] + lists['load_s'], lists['held_mib'],
+            '(reference)')
+        for judged in (False, True):
+            packs = run_child('hold', args.data, packed=True, judged=judged)
+            what = (f'the {packs["dets"]:,} judged detections'
+                    if judged else f'all {packs["dets"]:,} detections')
+            row(f'rank 0 holds {what}, `PackedMasks` (pickle '
+                f'{packs["pickle_mib"]:,.0f} MiB, {packs["dump_s"]:.1f} s + '
+                f'{packs["load_s"]:.1f} s)',
+                packs['dump_s'] + packs['load_s'], packs['held_mib'],
+                'all, an RLE dict each',
+                f'{packs["held_mib"] / lists["held_mib"]:.2f}x memory')
+        procs = {}
+        for judged in (False, True):
+            proc = procs[judged] = run_child(
+                'process', args.data, process_images=args.process_images,
+                judged=judged)
+            what = 'judged detections' if judged else 'every detection'
+            row(f'`process()` keeping {what}: '
+                f'{proc["per_image_ms"]:.1f} ms an image x {num_val} '
+                f'images (measured on {proc["images"]})',
+                proc['per_image_ms'] * num_val / 1000, proc['peak_mib'],
+                'keeping every detection' if judged else '',
+                f'{procs[False]["seconds"] / proc["seconds"]:.2f}x faster'
+                if judged else '')
         results = {}
         for protocol in ('standard', 'fixed'):
             for nproc in sorted({1, args.nproc}):
@@ -448,18 +480,20 @@ def main() -> None:
                 'largest difference '
                 f'{largest_difference(api["numbers"], ours["numbers"]):.0e}')
         if len(api_runs) >= 2:
-            (s1, a1), (s2, a2) = api_runs[0], api_runs[-1]
-            k_t = math.log(a2['seconds'] / a1['seconds']) / math.log(s2 / s1)
-            k_m = math.log(a2['peak_mib'] / a1['peak_mib']) / math.log(
-                s2 / s1)
-            api_s = a2['seconds'] * (1 / s2)**k_t
-            api_mib = a2['peak_mib'] * (1 / s2)**k_m
-            row(f'lvis-api, full validation set, extrapolated (time ~ '
-                f'scale^{k_t:.2f}, memory ~ scale^{k_m:.2f})', api_s,
-                api_mib, f'ours, nproc {args.nproc}, measured',
+            # a line through the two largest fractions: fixed costs plus a
+            # cost per image
+            (s1, a1), (s2, a2) = api_runs[-2], api_runs[-1]
+
+            def at_full(key: str) -> float:
+                slope = (a2[key] - a1[key]) / (s2 - s1)
+                return a2[key] + slope * (1 - s2)
+
+            api_s, api_mib = at_full('seconds'), at_full('peak_mib')
+            row(f'lvis-api bbox + segm, full validation set, extrapolated '
+                f'linearly from {s1:g} and {s2:g}', api_s, api_mib,
+                f'ours, nproc {args.nproc}, measured above',
                 f'ours {api_s / ours_full["seconds"]:.1f}x faster, '
                 f'{ours_full["peak_mib"] / api_mib:.2f}x the memory')
-
 
 if __name__ == '__main__':
     main()

@@ -11,10 +11,16 @@ from .lvis_scale import (
     lvis_scale_detections,
     make_lvis_scale,
 )
+from .machine_shared import MachineSharedMixin
+from .machine_shared_coco import MachineSharedCocoDataset
+from .machine_shared_lvis_v05 import MachineSharedLVISV05Dataset
+from .machine_shared_lvis_v1 import MachineSharedLVISV1Dataset
 from .transforms import CheckedLoadImageFromFile
 
 __all__ = [
-    'CheckedLoadImageFromFile', 'count_category_images',
+    'CheckedLoadImageFromFile', 'MachineSharedCocoDataset',
+    'MachineSharedLVISV05Dataset', 'MachineSharedLVISV1Dataset',
+    'MachineSharedMixin', 'count_category_images',
     'frequencies_from_annotations', 'frequencies_from_dataset',
     'iter_lvis_scale_detections', 'load_annotation_file',
     'load_category_freq', 'lvis_scale_detections', 'make_lvis_scale'

@@ -210,3 +210,50 @@ def test_a_failure_on_rank_0_stops_the_other_ranks(small_lvis, tmp_path,
     assert errors[0].startswith('ValueError') and '1000000000' in errors[0]
     assert errors[1].startswith('RuntimeError') and 'rank 0 failed' in \
         errors[1]
+
+
+@pytest.mark.parametrize('env, expected', [
+    ({}, 1),
+    ({'LOCAL_WORLD_SIZE': '8'}, 8),
+    ({'SLURM_NTASKS_PER_NODE': '4'}, 4),
+    ({'LOCAL_WORLD_SIZE': ''}, 1),
+])
+def test_local_world_size_from_the_launcher(monkeypatch, env, expected):
+    from mmdet_droploss.evaluation.functional.category_parts import (
+        local_world_size,
+    )
+    for name in ('LOCAL_WORLD_SIZE', 'SLURM_NTASKS_PER_NODE'):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert local_world_size() == expected
+
+
+@pytest.mark.parametrize('cores, ranks, expected', [
+    (64, 8, 8), (64, 1, 8), (16, 8, 2), (2, 8, 1), (2, 1, 2), (1, 1, 1)])
+def test_default_nproc_shares_the_cores_among_the_ranks(monkeypatch, cores,
+                                                        ranks, expected):
+    import os
+
+    from mmdet_droploss.evaluation.functional import default_nproc
+    monkeypatch.setattr(os, 'sched_getaffinity', lambda pid: set(
+        range(cores)))
+    assert default_nproc(ranks) == expected
+
+
+def rank_default_nproc(rank: int, val: str, out_dir: str) -> None:
+    """A gloo group made without MMEngine's local group (as
+    setup_cpu_distributed makes it): the metric still builds."""
+    from mmdet.utils import register_all_modules
+    register_all_modules(init_default_scope=True)
+    metric = METRICS.build(dict(type='FastLVISMetric', ann_file=val))
+    Path(out_dir, f'rank{rank}.nproc').write_text(str(metric.nproc))
+
+
+def test_default_nproc_in_a_group_without_a_local_group(small_lvis, tmp_path,
+                                                        spawn_two,
+                                                        monkeypatch):
+    monkeypatch.delenv('LOCAL_WORLD_SIZE', raising=False)
+    spawn_two(rank_default_nproc, small_lvis['val'], str(tmp_path))
+    for r in (0, 1):
+        assert int((tmp_path / f'rank{r}.nproc').read_text()) >= 1

@@ -13,7 +13,9 @@ import os
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
+import torch.distributed as dist
 from faster_coco_eval import COCO
+from mmengine.dist import get_local_size
 
 from .sparse_lvis_eval import SparseLVISEval
 
@@ -25,12 +27,34 @@ CATEGORY_AXIS = dict(precision=2, recall=1)
 _FORKED: Optional[dict] = None
 
 
-def default_nproc(local_world_size: int = 1, cap: int = 8) -> int:
+def local_world_size() -> int:
+    """The ranks of this job on this machine, which share its cores.
+
+    torchrun's ``LOCAL_WORLD_SIZE``, else Slurm's tasks on this node, else
+    MMEngine's local process group where it made one; 1 outside a
+    distributed run.
+
+    Returns:
+        int: At least 1.
+    """
+    for name in ('LOCAL_WORLD_SIZE', 'SLURM_NTASKS_PER_NODE'):
+        value = os.environ.get(name, '')
+        if value.isdigit():
+            return max(1, int(value))
+    if not dist.is_available() or not dist.is_initialized():
+        return 1
+    try:
+        return get_local_size()
+    except RuntimeError:  # a group made without MMEngine's local group
+        return 1
+
+
+def default_nproc(local_size: int = 1, cap: int = 8) -> int:
     """The worker processes an evaluation uses when none are configured.
 
     Args:
-        local_world_size (int): Ranks on this machine, which share its
-            cores. Defaults to 1.
+        local_size (int): Ranks on this machine, which share its cores.
+            Defaults to 1.
         cap (int): The most processes. Defaults to 8.
 
     Returns:
@@ -39,7 +63,7 @@ def default_nproc(local_world_size: int = 1, cap: int = 8) -> int:
     """
     cores = len(os.sched_getaffinity(0)) if hasattr(
         os, 'sched_getaffinity') else (os.cpu_count() or 1)
-    return max(1, min(cap, cores // max(1, local_world_size)))
+    return max(1, min(cap, cores // max(1, local_size)))
 
 
 def category_costs(gt: COCO, dets: Sequence[dict],

@@ -15,7 +15,6 @@ from mmdet.structures.mask import encode_mask_results
 from mmengine.dist import (
     broadcast_object_list,
     collect_results,
-    get_local_size,
     get_rank,
     get_world_size,
     is_main_process,
@@ -37,7 +36,7 @@ from ..functional import (
     split_detections,
     summarize_categories,
 )
-from ..functional.category_parts import category_costs
+from ..functional.category_parts import category_costs, local_world_size
 from ..functional.packed_masks import PackedMasks, packed
 
 # Names we report, and faster-coco-eval's names for them.
@@ -329,7 +328,7 @@ class FastLVISMetric(BaseMetric):
         if format_only and outfile_prefix is None:
             raise ValueError('format_only needs outfile_prefix.')
         if nproc is None:
-            nproc = default_nproc(get_local_size())
+            nproc = default_nproc(local_world_size())
         elif isinstance(nproc, bool) or not isinstance(nproc,
                                                        int) or nproc < 1:
             raise ValueError(

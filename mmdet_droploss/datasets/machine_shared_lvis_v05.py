@@ -1,0 +1,11 @@
+# Copyright (c) mmdet-droploss contributors. All rights reserved.
+from mmdet.datasets import LVISV05Dataset
+from mmdet.registry import DATASETS
+
+from .machine_shared import MachineSharedMixin
+
+
+@DATASETS.register_module()
+class MachineSharedLVISV05Dataset(MachineSharedMixin, LVISV05Dataset):
+    """``LVISV05Dataset`` loaded once per machine and shared by its ranks
+    (see :class:`MachineSharedMixin`)."""

@@ -1,0 +1,11 @@
+# Copyright (c) mmdet-droploss contributors. All rights reserved.
+from mmdet.datasets import LVISV1Dataset
+from mmdet.registry import DATASETS
+
+from .machine_shared import MachineSharedMixin
+
+
+@DATASETS.register_module()
+class MachineSharedLVISV1Dataset(MachineSharedMixin, LVISV1Dataset):
+    """``LVISV1Dataset`` loaded once per machine and shared by its ranks
+    (see :class:`MachineSharedMixin`)."""

@@ -8,9 +8,9 @@ the rank keeps about 8 GB afterwards (the parsed objects are freed, but
 Python does not return their memory to the system): some 70 GB for the
 machine. Here one process per machine parses the file, in a child process
 of its own that exits when done, and writes MMEngine's serialized form
-(``data_bytes``, ``data_address``) to a folder in shared memory; every
-rank of the machine maps those two arrays read-only, so the machine holds
-one copy, the data loader's workers included.
+(``data_bytes``, ``data_address``) to a folder (in ``/dev/shm`` where it
+has room); every rank of the machine maps those two arrays read-only, so
+the machine holds one copy, the data loader's workers included.
 """
 import multiprocessing
 import os
@@ -18,6 +18,7 @@ import os.path as osp
 import pickle
 import shutil
 import socket
+import tempfile
 import traceback
 import uuid
 from typing import List, Optional, Tuple
@@ -26,10 +27,13 @@ import numpy as np
 from mmengine.dist import all_gather_object, barrier, get_rank, is_distributed
 
 
-def default_share_dir() -> str:
-    """``/dev/shm`` where the system has it, else the temporary folder."""
-    return '/dev/shm' if osp.isdir('/dev/shm') else os.environ.get(
-        'TMPDIR', '/tmp')
+def share_dirs(share_dir: Optional[str]) -> List[str]:
+    """The folders to try, in order: the one named, else ``/dev/shm`` and
+    then the temporary folder (a file there, once read, is shared through
+    the page cache just as well)."""
+    if share_dir:
+        return [share_dir]
+    return [d for d in ('/dev/shm', tempfile.gettempdir()) if osp.isdir(d)]
 
 
 class MachineSharedMixin:
@@ -44,7 +48,8 @@ class MachineSharedMixin:
     Args:
         share_dir (str, optional): Folder the loaded dataset passes through;
             it needs room for the serialized dataset (about 1 GB for LVIS v1
-            train). None: ``/dev/shm``.
+            train). None: ``/dev/shm`` where it has room, else the
+            temporary folder.
         *args, **kwargs: The dataset's own arguments; ``serialize_data``
             must stay True.
     """
@@ -76,83 +81,100 @@ class MachineSharedMixin:
                 'ranks and needs serialize_data=True; with '
                 'serialize_data=False use the dataset it extends, '
                 f'{type(self).__mro__[2].__name__}.')
-        folder, loader = self._plan()
-        status = self._load_in_child(folder) if loader else None
+        name, loader_rank = self._plan()
+        loader = not is_distributed() or get_rank() == loader_rank
+        status = self._load_in_child(name) if loader else None
         statuses = all_gather_object(status) if is_distributed() else [
             status
         ]
-        failed = [(rank, s) for rank, s in enumerate(statuses) if s]
+        kind, value = statuses[loader_rank if is_distributed() else 0]
+        failed = [(r, s[1]) for r, s in enumerate(statuses)
+                  if s is not None and s[0] == 'error']
         if failed:
-            if loader:
-                shutil.rmtree(folder, ignore_errors=True)
+            if loader and kind == 'ok':
+                shutil.rmtree(value, ignore_errors=True)
             rank, error = failed[0]
             raise RuntimeError(
                 f'{type(self).__name__}: loading {self.ann_file} failed on '
                 f'rank {rank}:\n{error}')
-        self._attach(folder)
+        self._attach(value)
         if is_distributed():
             barrier()  # every rank has mapped the files
         if loader:
             # the mappings stay valid; the memory goes with the last one
-            shutil.rmtree(folder, ignore_errors=True)
+            shutil.rmtree(value, ignore_errors=True)
         self.loaded_here = loader
         self._fully_initialized = True
 
-    def _plan(self) -> Tuple[str, bool]:
-        """The folder this machine's ranks share, and whether this rank
-        loads the data into it (the lowest rank of the machine)."""
-        share_dir = self.share_dir or default_share_dir()
+    def _plan(self) -> Tuple[str, int]:
+        """A name for this machine's share folder, and the rank that loads
+        the data into it (the lowest rank of the machine)."""
         host = socket.gethostname()
         token = uuid.uuid4().hex
+        loader_rank = 0
         if is_distributed():
             infos: List[Tuple[str, str]] = all_gather_object((host, token))
             token = infos[0][1]
-            loader = get_rank() == min(
-                r for r, (h, _) in enumerate(infos) if h == host)
-        else:
-            loader = True
-        return osp.join(share_dir, f'mmdet-droploss-{token}-{host}'), loader
+            loader_rank = min(r for r, (h, _) in enumerate(infos)
+                              if h == host)
+        return f'mmdet-droploss-{token}-{host}', loader_rank
 
-    def _load_in_child(self, folder: str) -> Optional[str]:
+    def _load_in_child(self, name: str) -> Tuple[str, str]:
         """Load, filter and serialize in a forked child that writes the
-        arrays to ``folder`` and exits (its memory with it).
+        arrays to a folder ``name`` and exits (its memory with it).
 
         Returns:
-            str, optional: None, or what went wrong.
+            Tuple[str, str]: ('ok', the folder) or ('error', what went
+            wrong).
         """
         context = multiprocessing.get_context('fork')
         receive, send = context.Pipe(duplex=False)
         child = context.Process(target=self._load_and_write,
-                                args=(folder, send), daemon=True)
+                                args=(name, send), daemon=True)
         child.start()
         send.close()
         try:
             status = receive.recv()
         except EOFError:
-            status = None
+            status = ('error', f'the loading process exited with code '
+                      f'{child.exitcode} before it reported (killed for '
+                      'memory?)')
         child.join()
-        if status is None:
-            return (f'the loading process exited with code {child.exitcode} '
-                    'before it reported (killed for memory?)')
-        return None if status == 'ok' else status
+        return status
 
-    def _load_and_write(self, folder: str, send) -> None:
-        """The child: MMEngine's own ``full_init``, then the arrays out."""
+    def _load_and_write(self, name: str, send) -> None:
+        """The child: MMEngine's own ``full_init``, then the arrays out to
+        the first share folder with room for them."""
         try:
             super().full_init()
-            os.makedirs(folder)
-            np.save(osp.join(folder, 'data_bytes.npy'), self.data_bytes)
-            np.save(osp.join(folder, 'data_address.npy'), self.data_address)
-            with open(osp.join(folder, 'attributes.pkl'), 'wb') as f:
-                pickle.dump({k: getattr(self, k, None)
-                             for k in self.shared_attributes}, f)
-            send.send('ok')
-        except OSError as e:
-            send.send(f'{e}\nWriting the loaded dataset to {folder} failed: '
-                      'give share_dir a folder with room for it (about the '
-                      'annotation file\'s size), e.g. share_dir=\'/tmp\'.')
+            need = self.data_bytes.nbytes + self.data_address.nbytes
+            tried = []
+            for share_dir in share_dirs(self.share_dir):
+                folder = osp.join(share_dir, name)
+                try:
+                    if shutil.disk_usage(share_dir).free < 1.1 * need:
+                        raise OSError(f'{share_dir} has less than '
+                                      f'{need / 2**20:.0f} MiB free')
+                    os.makedirs(folder)
+                    np.save(osp.join(folder, 'data_bytes.npy'),
+                            self.data_bytes)
+                    np.save(osp.join(folder, 'data_address.npy'),
+                            self.data_address)
+                    with open(osp.join(folder, 'attributes.pkl'), 'wb') as f:
+                        pickle.dump({k: getattr(self, k, None)
+                                     for k in self.shared_attributes}, f)
+                except OSError as e:
+                    shutil.rmtree(folder, ignore_errors=True)
+                    tried.append(f'{share_dir}: {e}')
+                    continue
+                send.send(('ok', folder))
+                return
+            send.send(('error', 'no folder could take the loaded dataset '
+                       f'({need / 2**20:.0f} MiB): {"; ".join(tried)}. Give '
+                       'share_dir a folder with room for it, e.g. '
+                       "share_dir='/tmp'."))
         except BaseException:  # noqa: BLE001 (sent to every rank)
-            send.send(traceback.format_exc())
+            send.send(('error', traceback.format_exc()))
         finally:
             send.close()
 

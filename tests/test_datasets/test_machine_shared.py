@@ -96,6 +96,25 @@ def test_a_share_dir_without_room_names_the_fix(tiny_lvis, tmp_path):
               share_dir=str(blocked))
 
 
+def test_without_room_in_dev_shm_the_temporary_folder_serves(
+        tiny_lvis, tmp_path, monkeypatch):
+    import shutil
+    import tempfile
+    from collections import namedtuple
+    usage = shutil.disk_usage
+
+    def no_room_in_shm(path):
+        if path == '/dev/shm':
+            return namedtuple('usage', 'total used free')(1, 1, 0)
+        return usage(path)
+
+    monkeypatch.setattr(tempfile, 'tempdir', str(tmp_path))
+    monkeypatch.setattr(shutil, 'disk_usage', no_room_in_shm)
+    dataset = build('MachineSharedLVISV1Dataset', tiny_lvis['root'])
+    assert dataset.data_bytes.filename.startswith(str(tmp_path))
+    assert len(dataset) > 3 and not os.listdir(tmp_path)
+
+
 def rank_builds(rank: int, root: str, share_dir: str, out_dir: str) -> None:
     from mmdet.utils import register_all_modules
 

@@ -60,16 +60,27 @@ def current_mib() -> float:
         return int(f.read().split()[1]) * os.sysconf('SC_PAGE_SIZE') / 2**20
 
 
+def available_mib() -> float:
+    with open('/proc/meminfo') as f:
+        for line in f:
+            if line.startswith('MemAvailable:'):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError('no MemAvailable in /proc/meminfo')
+
+
 def ann_files(data: str) -> Dict[str, str]:
     return {s: osp.join(data, 'annotations', f'lvis_v1_{s}.json')
             for s in ('train', 'val')}
 
 
-def build_dataset(data: str):
-    """The training set as configs/_base_ (MMDetection's LVIS v1) builds
-    it, without a pipeline: loading and filtering are what is measured."""
+def build_dataset(data: str, shared: bool = False):
+    """The training set as the configs build it, without a pipeline:
+    loading and filtering are what is measured."""
     from mmdet.datasets import LVISV1Dataset
-    return LVISV1Dataset(
+
+    from mmdet_droploss.datasets import MachineSharedLVISV1Dataset
+    kind = MachineSharedLVISV1Dataset if shared else LVISV1Dataset
+    return kind(
         data_root=data, ann_file='annotations/lvis_v1_train.json',
         data_prefix=dict(img=''), pipeline=[],
         filter_cfg=dict(filter_empty_gt=True, min_size=32))
@@ -126,6 +137,20 @@ def held_records(val: str, packed: bool = True,
 
 
 # ----------------------------------------------------------------- children
+def child_records(args) -> dict:
+    val = ann_files(args.data)['val']
+    start = time.perf_counter()
+    write_records(val)
+    with open(val, encoding='utf-8') as f:
+        images = len(json.load(f)['images'])
+    return dict(seconds=time.perf_counter() - start, images=images)
+
+
+def child_count(args) -> dict:
+    with open(ann_files(args.data)['val'], encoding='utf-8') as f:
+        return dict(images=len(json.load(f)['images']))
+
+
 def child_imports(args) -> dict:
     import mmdet.datasets  # noqa: F401
 
@@ -141,12 +166,34 @@ def child_json(args) -> dict:
                 annotations=len(ann['annotations']))
 
 
+def pss_mib() -> float:
+    """This process's proportional share of its memory: pages shared with
+    other processes count divided among them."""
+    with open('/proc/self/smaps_rollup') as f:
+        for line in f:
+            if line.startswith('Pss:'):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError('no Pss in /proc/self/smaps_rollup')
+
+
 def child_dataset(args) -> dict:
+    """One rank's training set: MMDetection's ``LVISV1Dataset``, or with
+    ``--shared`` ``MachineSharedLVISV1Dataset`` (in a gloo group of
+    ``--world`` processes when more than one)."""
+    if args.world > 1:
+        import torch.distributed as dist
+        dist.init_process_group(
+            'gloo', init_method=f'file://{args.store}', rank=args.rank,
+            world_size=args.world)
     start = time.perf_counter()
-    dataset = build_dataset(args.data)
+    dataset = build_dataset(args.data, args.shared)
     dataset.full_init()
-    return dict(seconds=time.perf_counter() - start, images=len(dataset),
-                after_mib=current_mib())
+    seconds = time.perf_counter() - start
+    # every serialized byte read once, as an epoch's data loading does
+    int(np.asarray(dataset.data_bytes[::4096], dtype=np.int64).sum())
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return dict(seconds=seconds, images=len(dataset), after_mib=pss_mib(),
+                loader_mib=children / 1024)
 
 
 def child_freq(args) -> dict:
@@ -267,7 +314,8 @@ def child_api(args) -> dict:
     return dict(seconds=time.perf_counter() - start, numbers=numbers)
 
 
-CHILDREN = dict(imports=child_imports, json=child_json,
+CHILDREN = dict(records=child_records, count=child_count,
+                imports=child_imports, json=child_json,
                 dataset=child_dataset, freq=child_freq, rfs=child_rfs,
                 hold=child_hold, process=child_process,
                 metric=child_metric, api=child_api)
@@ -288,20 +336,27 @@ def run_child(name: str, data: str, **options) -> dict:
     return json.loads(out.strip().splitlines()[-1])
 
 
-def run_ranks(n: int, data: str) -> dict:
-    """``dataset`` in n processes at once: wall time, and the sum of their
-    peaks (an upper bound of the machine's peak, reached when they peak
-    together, as ranks loading at the same moment do)."""
-    cmd = [sys.executable, HERE, '--child', 'dataset', '--data', data]
+def run_ranks(n: int, data: str, shared: bool) -> dict:
+    """``dataset`` in n processes at once (with ``shared``, one gloo group):
+    wall time, and the sum of their peaks and of their loaders' (an upper
+    bound of the machine's peak, reached when they peak together, as ranks
+    loading at the same moment do)."""
+    store = osp.join(data, f'.store-{os.getpid()}')
+    cmd = [sys.executable, HERE, '--child', 'dataset', '--data', data,
+           '--world', str(n), '--store', store] + (['--shared'] if shared
+                                                   else [])
     start = time.perf_counter()
-    procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
-             for _ in range(n)]
-    outs = [json.loads(p.communicate()[0].strip().splitlines()[-1])
-            for p in procs]
+    procs = [subprocess.Popen(cmd + ['--rank', str(r)],
+                              stdout=subprocess.PIPE, text=True)
+             for r in range(n)]
+    outs = [p.communicate()[0].strip().splitlines() for p in procs]
+    if os.path.exists(store):
+        os.remove(store)
     if any(p.returncode for p in procs):
         raise RuntimeError(f'a rank failed: {[p.returncode for p in procs]}')
+    outs = [json.loads(o[-1]) for o in outs]
     return dict(seconds=time.perf_counter() - start,
-                peak_mib=sum(o['peak_mib'] for o in outs),
+                peak_mib=sum(o['peak_mib'] + o['loader_mib'] for o in outs),
                 after_mib=sum(o['after_mib'] for o in outs))
 
 
@@ -309,10 +364,24 @@ def largest_difference(a: dict, b: dict) -> float:
     return max(abs(a[k] - b[k]) for k in COMPARED)
 
 
+ROWS: List[List[str]] = []
+
+
 def row(name: str, seconds: float, mib: float, ref: str = '',
         ratio: Optional[str] = None) -> None:
-    print(f'| {name} | {seconds:,.1f} s | {mib:,.0f} MiB | {ref} | '
-          f'{ratio or ""} |')
+    """One line of the table; shown on stderr as it comes."""
+    cells = [name, f'{seconds:,.1f} s' if seconds else '',
+             f'{mib:,.0f} MiB', ref, ratio or '']
+    ROWS.append(cells)
+    print(' | '.join(cells), file=sys.stderr, flush=True)
+
+
+def print_table() -> None:
+    """The rows, in aligned columns, on stdout."""
+    rows = [['what', 'time', 'peak memory', 'reference', 'ratio']] + ROWS
+    widths = [max(len(r[k]) for r in rows) for k in range(len(rows[0]))]
+    for r in rows:
+        print('  '.join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
 
 
 def parse_args() -> argparse.Namespace:
@@ -343,6 +412,13 @@ def parse_args() -> argparse.Namespace:
                         help=argparse.SUPPRESS)
     parser.add_argument('--judged', action='store_true',
                         help=argparse.SUPPRESS)
+    parser.add_argument('--shared', action='store_true',
+                        help=argparse.SUPPRESS)
+    parser.add_argument('--world', type=int, default=1,
+                        help=argparse.SUPPRESS)
+    parser.add_argument('--rank', type=int, default=0,
+                        help=argparse.SUPPRESS)
+    parser.add_argument('--store', help=argparse.SUPPRESS)
     parser.add_argument('--protocol', default='standard',
                         help=argparse.SUPPRESS)
     return parser.parse_args()
@@ -354,16 +430,19 @@ def ensure_data(stats: Optional[str], data: str, scale: float,
     missing = [s for s in splits if not osp.isfile(files[s])]
     if not missing:
         if not osp.isfile(records_file(files['val'])):
-            write_records(files['val'])
+            run_child('records', data)
         return
     if not stats:
         raise SystemExit(
             f'{data} lacks {[files[s] for s in missing]}: give the LVIS v1 '
             'statistics file as the first argument to write them.')
-    from mmdet_droploss.datasets.lvis_scale import make_lvis_scale
     start = time.perf_counter()
-    make_lvis_scale(stats, data, scale=scale, splits=missing)
-    write_records(files['val'])
+    subprocess.run([sys.executable, osp.join(osp.dirname(HERE), '..', 'misc',
+                                             'make_lvis_scale.py'), stats,
+                    '--out', data, '--scale', str(scale),
+                    '--dets-per-image', '0', '--splits', *missing],
+                   check=True, stdout=subprocess.DEVNULL)
+    run_child('records', data)
     print(f'wrote {missing} at scale {scale} into {data} in '
           f'{time.perf_counter() - start:.0f} s', file=sys.stderr)
 
@@ -375,18 +454,15 @@ def main() -> None:
         out['peak_mib'] = peak_mib()
         print(json.dumps(out))
         return
+    # the children's peaks count from this process's memory at the fork:
+    # everything large happens in children
     ensure_data(args.stats, args.data, args.scale)
-    with open(ann_files(args.data)['val'], encoding='utf-8') as f:
-        val = json.load(f)
-    num_val = len(val['images'])
-    del val
+    num_val = run_child('count', args.data)['images']
     print(f'LVIS v1-shaped data from make_lvis_scale: '
           f'{os.path.getsize(ann_files(args.data)["train"]) / 2**30:.2f} GiB '
           f'training file, {num_val:,} validation images; '
           f'{os.cpu_count()} cores; each row one fresh process')
     print()
-    print('| what | time | peak memory | reference | ratio |')
-    print('| --- | --- | --- | --- | --- |')
     base = run_child('imports', args.data)
     row('Python with torch, MMDetection and this package imported',
         0, base['peak_mib'])
@@ -395,18 +471,40 @@ def main() -> None:
         row('`json.load` of the training file (reference)', ref['seconds'],
             ref['peak_mib'])
         one = run_child('dataset', args.data)
-        row(f'`LVISV1Dataset`, 1 process ({one["images"]} images kept; '
-            f'{one["after_mib"]:,.0f} MiB after)', one['seconds'],
+        row(f'`LVISV1Dataset`, 1 process ({one["images"]:,} images kept; '
+            f'{one["after_mib"]:,.0f} MiB held after)', one['seconds'],
             one['peak_mib'], 'json.load',
             f'{one["seconds"] / ref["seconds"]:.2f}x time, '
             f'{one["peak_mib"] / ref["peak_mib"]:.2f}x memory')
+        mine = run_child('dataset', args.data, shared=True)
+        row(f'`MachineSharedLVISV1Dataset`, 1 process (peak: rank '
+            f'{mine["peak_mib"]:,.0f} + loader {mine["loader_mib"]:,.0f} MiB;'
+            f' {mine["after_mib"]:,.0f} MiB held after)', mine['seconds'],
+            mine['peak_mib'] + mine['loader_mib'], '`LVISV1Dataset`',
+            f'{mine["seconds"] / one["seconds"]:.2f}x time, '
+            f'{mine["after_mib"] / one["after_mib"]:.2f}x memory held')
+        available = available_mib()
+        if args.ranks > 1 and args.ranks * one['peak_mib'] > available:
+            row(f'`LVISV1Dataset`, {args.ranks} ranks at once: not run, '
+                f'{args.ranks} x {one["peak_mib"]:,.0f} MiB exceeds the '
+                f'{available:,.0f} MiB available (estimate: {args.ranks} x '
+                'one process)', 0, args.ranks * one['peak_mib'])
+            plain = dict(seconds=0, peak_mib=args.ranks * one['peak_mib'],
+                         after_mib=args.ranks * one['after_mib'])
+        elif args.ranks > 1:
+            plain = run_ranks(args.ranks, args.data, shared=False)
+            row(f'`LVISV1Dataset`, {args.ranks} ranks at once (sum of '
+                f'peaks; {plain["after_mib"]:,.0f} MiB held after)',
+                plain['seconds'], plain['peak_mib'])
         if args.ranks > 1:
-            many = run_ranks(args.ranks, args.data)
-            row(f'`LVISV1Dataset`, {args.ranks} processes at once (sum of '
-                f'peaks; {many["after_mib"]:,.0f} MiB after)',
-                many['seconds'], many['peak_mib'], '1 process',
-                f'{many["seconds"] / one["seconds"]:.2f}x time, '
-                f'{many["peak_mib"] / one["peak_mib"]:.2f}x memory')
+            many = run_ranks(args.ranks, args.data, shared=True)
+            row(f'`MachineSharedLVISV1Dataset`, {args.ranks} ranks of one '
+                f'gloo group (sum of peaks, loader included; '
+                f'{many["after_mib"]:,.0f} MiB held after)',
+                many['seconds'], many['peak_mib'],
+                f'`LVISV1Dataset`, {args.ranks} ranks',
+                f'{many["peak_mib"] / plain["peak_mib"]:.2f}x peak, '
+                f'{many["after_mib"] / plain["after_mib"]:.2f}x held')
     if 'sampling' in args.parts:
         freq = run_child('freq', args.data)
         row(f'category frequencies (the hook), on the loaded dataset '
@@ -494,6 +592,7 @@ def main() -> None:
                 f'ours, nproc {args.nproc}, measured above',
                 f'ours {api_s / ours_full["seconds"]:.1f}x faster, '
                 f'{ours_full["peak_mib"] / api_mib:.2f}x the memory')
+    print_table()
 
 if __name__ == '__main__':
     main()

@@ -56,12 +56,12 @@ def test_configs_are_discovered():
 
 
 @pytest.mark.parametrize('path, mode, sampler', [
-    ('droploss_r50_lvis.py', 'drop', 'LVISV1Dataset'),
+    ('droploss_r50_lvis.py', 'drop', 'MachineSharedLVISV1Dataset'),
     ('droploss_r50_rfs_lvis.py', 'drop', 'ClassBalancedDataset'),
-    ('droploss_r50_90k_lvis.py', 'drop', 'LVISV1Dataset'),
+    ('droploss_r50_90k_lvis.py', 'drop', 'MachineSharedLVISV1Dataset'),
     ('droploss_r50_rfs_90k_lvis.py', 'drop', 'ClassBalancedDataset'),
-    ('baselines/sigmoid_r50_lvis.py', 'bce', 'LVISV1Dataset'),
-    ('baselines/eql_r50_lvis.py', 'eql', 'LVISV1Dataset'),
+    ('baselines/sigmoid_r50_lvis.py', 'bce', 'MachineSharedLVISV1Dataset'),
+    ('baselines/eql_r50_lvis.py', 'eql', 'MachineSharedLVISV1Dataset'),
 ])
 def test_settings(path, mode, sampler):
     cfg = Config.fromfile(str(CONFIG_DIR / path))

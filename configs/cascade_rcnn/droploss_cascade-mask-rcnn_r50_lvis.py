@@ -40,12 +40,15 @@ model = dict(
 train_dataloader = dict(
     dataset=dict(
         _delete_=True,
-        type='LVISV1Dataset',
+        # LVISV1Dataset loaded once per machine, shared by its ranks
+        type='MachineSharedLVISV1Dataset',
         data_root='data/lvis_v1/',
         ann_file='annotations/lvis_v1_train.json',
         data_prefix=dict(img=''),
         filter_cfg=dict(filter_empty_gt=True, min_size=32),
         pipeline={{_base_.train_pipeline}}))
+val_dataloader = dict(dataset=dict(type='MachineSharedLVISV1Dataset'))
+test_dataloader = val_dataloader
 val_evaluator = dict(type='FastLVISMetric')
 test_evaluator = val_evaluator
 # frequencies from the training set; random streams saved for --resume

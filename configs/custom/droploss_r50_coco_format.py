@@ -25,14 +25,16 @@ model = dict(
 
 train_dataloader = dict(
     dataset=dict(
-        type='CocoDataset',
+        # CocoDataset loaded once per machine, shared by its ranks
+        type='MachineSharedCocoDataset',
         data_root=data_root,
         metainfo=metainfo,
         ann_file='annotations/instances_train.json',
         data_prefix=dict(img='')))
 val_dataloader = dict(
     dataset=dict(
-        type='CocoDataset',
+        # CocoDataset loaded once per machine, shared by its ranks
+        type='MachineSharedCocoDataset',
         data_root=data_root,
         metainfo=metainfo,
         ann_file='annotations/instances_val.json',

@@ -44,13 +44,15 @@ test_pipeline = [
 train_dataloader = dict(
     dataset=dict(
         _delete_=True,
-        type='LVISV1Dataset',
+        # LVISV1Dataset loaded once per machine, shared by its ranks
+        type='MachineSharedLVISV1Dataset',
         data_root='data/lvis_v1/',
         ann_file='annotations/lvis_v1_train.json',
         data_prefix=dict(img=''),
         filter_cfg=dict(filter_empty_gt=True, min_size=32),
         pipeline=train_pipeline))
-val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
+val_dataloader = dict(
+    dataset=dict(type='MachineSharedLVISV1Dataset', pipeline=test_pipeline))
 test_dataloader = val_dataloader
 val_evaluator = dict(type='FastLVISMetric', metric='bbox')
 test_evaluator = val_evaluator

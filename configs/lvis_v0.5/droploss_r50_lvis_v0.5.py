@@ -20,12 +20,15 @@ model = dict(
 train_dataloader = dict(
     dataset=dict(
         _delete_=True,
-        type='LVISV05Dataset',
+        # LVISV05Dataset loaded once per machine, shared by its ranks
+        type='MachineSharedLVISV05Dataset',
         data_root='data/lvis_v0.5/',
         ann_file='annotations/lvis_v0.5_train.json',
         data_prefix=dict(img='train2017/'),
         filter_cfg=dict(filter_empty_gt=True, min_size=32),
         pipeline={{_base_.train_pipeline}}))
+val_dataloader = dict(dataset=dict(type='MachineSharedLVISV05Dataset'))
+test_dataloader = val_dataloader
 
 val_evaluator = dict(type='FastLVISMetric')
 test_evaluator = val_evaluator

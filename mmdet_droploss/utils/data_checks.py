@@ -14,7 +14,10 @@ DATA_DOC = 'docs/data.md'
 # LVIS v1 names no file per image: MMDetection's LVISV1Dataset turns each
 # image's coco_url into '<split>2017/<name>.jpg' under the image folder, and
 # the v1 validation set draws on both COCO folders.
-IMAGE_SUBFOLDERS = {'LVISV1Dataset': ('train2017', 'val2017')}
+IMAGE_SUBFOLDERS = {
+    name: ('train2017', 'val2017')
+    for name in ('LVISV1Dataset', 'MachineSharedLVISV1Dataset')
+}
 
 
 def _type_name(cfg: dict) -> str:

@@ -257,3 +257,18 @@ def test_default_nproc_in_a_group_without_a_local_group(small_lvis, tmp_path,
     spawn_two(rank_default_nproc, small_lvis['val'], str(tmp_path))
     for r in (0, 1):
         assert int((tmp_path / f'rank{r}.nproc').read_text()) >= 1
+
+
+@pytest.mark.parametrize('protocol', sorted(PROTOCOLS))
+def test_runs_of_few_categories_on_their_own_images_change_no_number(
+        small_lvis, tmp_path, monkeypatch, protocol):
+    """Each run of categories is evaluated on the images that hold its
+    ground truth or detections; runs of 3 give the numbers of one run."""
+    from mmdet_droploss.evaluation.functional import category_parts
+    kwargs = PROTOCOLS[protocol]
+    monkeypatch.setattr(category_parts, 'CATEGORIES_PER_RUN', 1000)
+    one = evaluate(small_lvis, tmp_path, 'one', nproc=1, **kwargs)
+    monkeypatch.setattr(category_parts, 'CATEGORIES_PER_RUN', 3)
+    runs = evaluate(small_lvis, tmp_path, 'runs', nproc=1, **kwargs)
+    assert runs == one
+    assert one['numbers']['segm_AP'] > 0.05

@@ -91,41 +91,46 @@ def detections(val: str, seed: int = 0):
     return iter_lvis_scale_detections(val, seed=seed)
 
 
-def records_file(val: str) -> str:
-    return osp.splitext(val)[0] + '.detections.pkl'
+def records_file(val: str, judged: bool = False) -> str:
+    return osp.splitext(val)[0] + ('.judged' if judged else '') + \
+        '.detections.pkl'
 
 
 def write_records(val: str) -> None:
     """The detections of every validation image, as the gathered records
     of ``FastLVISMetric.process`` (masks packed), pickled once for the
-    children to load."""
+    children to load: every detection (what ``process`` keeps for a result
+    file or Fixed AP), and only the judged ones (what it keeps under the
+    standard protocol, chosen by the metric's own ``judged_labels``)."""
     from mmdet_droploss.evaluation.functional import PackedMasks
-    out = []
+    from mmdet_droploss.evaluation.metrics import FastLVISMetric
+    from mmdet_droploss.evaluation.metrics.fast_lvis_metric import (
+        take_detections,
+    )
+    records = []
     for r in detections(val):
         r['masks'] = PackedMasks.from_rles(r['masks'])
-        out.append(r)
+        records.append(r)
     with open(records_file(val), 'wb') as f:
-        pickle.dump(out, f, protocol=pickle.HIGHEST_PROTOCOL)
+        pickle.dump(records, f, protocol=pickle.HIGHEST_PROTOCOL)
+    labels = FastLVISMetric(ann_file=val).judged_labels
+    judged = [
+        take_detections(r, np.flatnonzero(np.isin(r['labels'],
+                                                  labels[r['img_id']])))
+        for r in records
+    ]
+    with open(records_file(val, judged=True), 'wb') as f:
+        pickle.dump(judged, f, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def held_records(val: str, packed: bool = True,
                  judged: bool = False) -> List[dict]:
     """The gathered records of every validation image; with ``judged``,
-    only the detections LVIS judges (what ``process`` keeps under the
-    standard protocol); with ``packed`` False, masks as a list of RLE dicts
-    each (counts bytes), as ``process`` kept them before PackedMasks."""
-    with open(records_file(val), 'rb') as f:
+    only the detections LVIS judges; with ``packed`` False, masks as a list
+    of RLE dicts each (counts bytes), as ``process`` kept them before
+    PackedMasks."""
+    with open(records_file(val, judged), 'rb') as f:
         records = pickle.load(f)
-    if judged:
-        from mmdet_droploss.evaluation.metrics import FastLVISMetric
-        from mmdet_droploss.evaluation.metrics.fast_lvis_metric import (
-            take_detections,
-        )
-        labels = FastLVISMetric(ann_file=val).judged_labels
-        records = [
-            take_detections(r, np.flatnonzero(np.isin(
-                r['labels'], labels[r['img_id']]))) for r in records
-        ]
     if not packed:
         for r in records:
             pack = r['masks']
@@ -286,8 +291,9 @@ def child_metric(args) -> dict:
                             progress=False, nproc=args.nproc, **kwargs)
     start = time.perf_counter()
     numbers = metric.compute_metrics(records)
+    workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     return dict(seconds=time.perf_counter() - start, numbers=numbers,
-                held_peak_mib=held_peak,
+                held_peak_mib=held_peak, workers_mib=workers,
                 dets=sum(len(r['scores']) for r in records))
 
 
@@ -341,7 +347,7 @@ def run_ranks(n: int, data: str, shared: bool) -> dict:
     wall time, and the sum of their peaks and of their loaders' (an upper
     bound of the machine's peak, reached when they peak together, as ranks
     loading at the same moment do)."""
-    store = osp.join(data, f'.store-{os.getpid()}')
+    store = osp.abspath(osp.join(data, f'.store-{os.getpid()}'))
     cmd = [sys.executable, HERE, '--child', 'dataset', '--data', data,
            '--world', str(n), '--store', store] + (['--shared'] if shared
                                                    else [])
@@ -429,7 +435,7 @@ def ensure_data(stats: Optional[str], data: str, scale: float,
     files = ann_files(data)
     missing = [s for s in splits if not osp.isfile(files[s])]
     if not missing:
-        if not osp.isfile(records_file(files['val'])):
+        if not osp.isfile(records_file(files['val'], judged=True)):
             run_child('records', data)
         return
     if not stats:
@@ -558,8 +564,13 @@ def main() -> None:
                 ratio = (f'{base["seconds"] / res["seconds"]:.2f}x faster, '
                          f'largest difference {diff:.0e}'
                          if nproc > 1 else '')
+                workers = (f'; rank {res["peak_mib"]:,.0f} + {nproc} x '
+                           f'worker {res["workers_mib"]:,.0f} MiB'
+                           if nproc > 1 else '')
+                res['peak_mib'] += nproc * res['workers_mib'] \
+                    if nproc > 1 else 0
                 row(f'`compute_metrics` bbox + segm, {protocol}, nproc '
-                    f'{nproc} ({res["dets"]:,} detections held)',
+                    f'{nproc} ({res["dets"]:,} detections held{workers})',
                     res['seconds'], res['peak_mib'],
                     'nproc 1' if nproc > 1 else '', ratio)
         ours_full = results['standard', args.nproc]
@@ -569,6 +580,8 @@ def main() -> None:
             ensure_data(args.stats, sub, scale, splits=('val', ))
             api = run_child('api', sub)
             ours = run_child('metric', sub, nproc=args.nproc)
+            if args.nproc > 1:  # the worker processes' peaks too
+                ours['peak_mib'] += args.nproc * ours['workers_mib']
             api_runs.append((scale, api))
             row(f'lvis-api bbox + segm on {scale:g} of the validation set',
                 api['seconds'], api['peak_mib'],

@@ -252,6 +252,10 @@ class FastLVISMetric(BaseMetric):
     LVIS mode, which works with numpy 2 (lvis-api 0.5.3 does not) and
     gives lvis-api's numbers.
 
+    The categories are evaluated in parts, on ``nproc`` worker processes
+    and, in a distributed run, on every rank (see :meth:`evaluate`); the
+    numbers are those of one evaluation, bit for bit.
+
     Args:
         ann_file (str): Path of the LVIS-format annotation file.
         metric (str | Sequence[str]): 'bbox', 'segm' and/or 'boundary'

@@ -39,7 +39,7 @@ def test_config_builds_droploss_model(path):
     assert {'CategoryFrequencyHook', 'RandomStateHook'} <= hooks
     check_class_counts(cfg)  # what tools/train.py checks first
     # LVIS's federated AP for LVIS data, COCO's for exhaustive COCO data
-    lvis = cfg.test_dataloader.dataset.type.startswith('LVIS')
+    lvis = 'LVIS' in cfg.test_dataloader.dataset.type
     evaluators = cfg.test_evaluator
     if not isinstance(evaluators, list):
         evaluators = [evaluators]

@@ -96,7 +96,8 @@ def _gloo_entry(rank: int, fn: Callable, run_dir: str, collective_s: float,
     timeout turns a rank left waiting in a collective into an error with a
     traceback. SIGUSR1 writes this rank's Python stacks, which the fixture
     asks for before it stops a rank that is still running; a rank that
-    fails writes its traceback beside them."""
+    fails writes its traceback beside them. A rank exits only once both
+    ranks have left the group."""
     stacks = open(f'{run_dir}/rank{rank}.stacks', 'w')  # open until exit
     faulthandler.register(signal.SIGUSR1, file=stacks, all_threads=True)
     try:
@@ -106,6 +107,17 @@ def _gloo_entry(rank: int, fn: Callable, run_dir: str, collective_s: float,
         fn(rank, *args)
         dist.barrier()
         dist.destroy_process_group()
+        # torch 2.1's gloo could leave a rank in destroy_process_group for
+        # good when the other had already exited (seen under load): a rank
+        # exits only once both have left the group
+        Path(f'{run_dir}/rank{rank}.left').touch()
+        deadline = time.monotonic() + collective_s
+        while not all(Path(f'{run_dir}/rank{r}.left').exists()
+                      for r in range(2)):
+            if time.monotonic() > deadline:
+                raise TimeoutError('the other rank did not leave the group '
+                                   f'within {collective_s} s')
+            time.sleep(0.05)
     except BaseException:
         Path(f'{run_dir}/rank{rank}.error').write_text(traceback.format_exc())
         raise

@@ -1,9 +1,11 @@
 # Copyright (c) mmdet-droploss contributors. All rights reserved.
 from .category_parts import (
+    category_costs,
     default_nproc,
     evaluate_categories,
     evaluate_categories_in_processes,
     ground_truth_of,
+    local_world_size,
     merge_category_parts,
     split_categories,
     split_detections,
@@ -13,8 +15,8 @@ from .packed_masks import PackedMasks, packed
 from .sparse_lvis_eval import SparseLVISEval
 
 __all__ = [
-    'PackedMasks', 'SparseLVISEval', 'default_nproc', 'evaluate_categories',
-    'evaluate_categories_in_processes', 'ground_truth_of',
-    'merge_category_parts', 'packed', 'split_categories', 'split_detections',
-    'summarize_categories'
+    'PackedMasks', 'SparseLVISEval', 'category_costs', 'default_nproc',
+    'evaluate_categories', 'evaluate_categories_in_processes',
+    'ground_truth_of', 'local_world_size', 'merge_category_parts', 'packed',
+    'split_categories', 'split_detections', 'summarize_categories'
 ]

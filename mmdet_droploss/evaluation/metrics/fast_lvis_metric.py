@@ -28,16 +28,18 @@ from terminaltables import AsciiTable
 
 from ..eval_results import write_per_category_csv
 from ..functional import (
+    PackedMasks,
+    category_costs,
     default_nproc,
     evaluate_categories_in_processes,
     ground_truth_of,
+    local_world_size,
     merge_category_parts,
+    packed,
     split_categories,
     split_detections,
     summarize_categories,
 )
-from ..functional.category_parts import category_costs, local_world_size
-from ..functional.packed_masks import PackedMasks, packed
 
 # Names we report, and faster-coco-eval's names for them.
 RESULT_KEYS = OrderedDict(
@@ -214,6 +216,23 @@ def _lean(obj: dict) -> dict:
     return {k: obj[k] for k in _LEAN_KEYS if k in obj}
 
 
+def judged_categories(dataset: dict) -> Dict[int, Set[int]]:
+    """Per image id, the categories LVIS judges there: those annotated and
+    those in its ``neg_category_ids``.
+
+    Args:
+        dataset (dict): An LVIS dataset dict (``images``, ``annotations``).
+
+    Returns:
+        Dict[int, Set[int]]: Category ids of every image.
+    """
+    judged = {img['id']: set(img.get('neg_category_ids', ()))
+              for img in dataset['images']}
+    for ann in dataset['annotations']:
+        judged[ann['image_id']].add(ann['category_id'])
+    return judged
+
+
 def read_lean(ann_file: str, backend_args: Optional[dict] = None) -> dict:
     """An LVIS annotation file with only its ids, categories' names and
     images' ``neg_category_ids``; every other field is dropped as it is
@@ -377,11 +396,7 @@ class FastLVISMetric(BaseMetric):
     def judged_cat_ids(self) -> Dict[int, Set[int]]:
         """Dict[int, Set[int]]: Per image, the categories LVIS judges
         there: those annotated and those in ``neg_category_ids``."""
-        judged = {img_id: set(img.get('neg_category_ids', ()))
-                  for img_id, img in self.gt.imgs.items()}
-        for ann in self.gt.dataset['annotations']:
-            judged[ann['image_id']].add(ann['category_id'])
-        return judged
+        return judged_categories(self.gt.dataset)
 
     @property
     def label_cat_ids(self) -> List[int]:
@@ -449,14 +464,10 @@ class FastLVISMetric(BaseMetric):
             ann = read_lean(self.ann_file, self.backend_args)
             label = {c: k for k, c in enumerate(
                 self._label_cat_ids(ann['categories']))}
-            judged = {img['id']: set(img.get('neg_category_ids', ()))
-                      for img in ann['images']}
-            for a in ann['annotations']:
-                judged[a['image_id']].add(a['category_id'])
             self._judged_labels = {
                 img_id: np.array(sorted(label[c] for c in cats
                                         if c in label), dtype=np.int64)
-                for img_id, cats in judged.items()
+                for img_id, cats in judged_categories(ann).items()
             }
         return self._judged_labels
 

@@ -11,13 +11,21 @@ from mmengine.logging import print_log
 # Where the docs describe the dataset layouts the configs expect.
 DATA_DOC = 'docs/data.md'
 
-# LVIS v1 names no file per image: MMDetection's LVISV1Dataset turns each
-# image's coco_url into '<split>2017/<name>.jpg' under the image folder, and
-# the v1 validation set draws on both COCO folders.
-IMAGE_SUBFOLDERS = {
-    name: ('train2017', 'val2017')
-    for name in ('LVISV1Dataset', 'MachineSharedLVISV1Dataset')
-}
+# LVIS v1 names no file per image: MMDetection's LVISV1Dataset (and every
+# subclass) turns each image's coco_url into '<split>2017/<name>.jpg' under
+# the image folder, and the v1 validation set draws on both COCO folders.
+LVIS_V1_SUBFOLDERS = ('train2017', 'val2017')
+
+
+def _image_subfolders(dataset_cfg: dict) -> Tuple[str, ...]:
+    """The folders a dataset of this type reads below its image folder."""
+    from mmdet.datasets import LVISV1Dataset
+    from mmdet.registry import DATASETS
+    obj_type = dataset_cfg.get('type', '')
+    cls = DATASETS.get(obj_type) if isinstance(obj_type, str) else obj_type
+    if isinstance(cls, type) and issubclass(cls, LVISV1Dataset):
+        return LVIS_V1_SUBFOLDERS
+    return ()
 
 
 def _type_name(cfg: dict) -> str:
@@ -165,7 +173,7 @@ def _dataset_problems(key: str,
         found = _exists(item, folder, image_args, is_dir=True)
         if found is None:
             continue
-        subfolders = IMAGE_SUBFOLDERS.get(_type_name(dataset_cfg), ())
+        subfolders = _image_subfolders(dataset_cfg)
         if not found:
             gone = [folder]
             inside = (f', with {"/ and ".join(subfolders)}/ in it'

@@ -406,3 +406,15 @@ def test_no_data_check_is_in_the_help(tmp_path, tool):
     proc = run_tool([f'tools/{tool}.py', '--help'], tmp_path)
     assert proc.returncode == 0
     assert '--no-data-check' in proc.stdout
+
+
+@pytest.mark.parametrize('kind, expected', [
+    ('LVISV1Dataset', ('train2017', 'val2017')),
+    ('MachineSharedLVISV1Dataset', ('train2017', 'val2017')),
+    ('LVISV05Dataset', ()),
+    ('CocoDataset', ()),
+    ('NoSuchDataset', ()),
+])
+def test_lvis_v1_and_its_subclasses_read_both_coco_folders(kind, expected):
+    from mmdet_droploss.utils.data_checks import _image_subfolders
+    assert _image_subfolders(dict(type=kind)) == expected

@@ -5,6 +5,7 @@ import logging
 import os
 import shutil
 import signal
+import sys
 import time
 import traceback
 from datetime import timedelta
@@ -97,7 +98,7 @@ def _gloo_entry(rank: int, fn: Callable, run_dir: str, collective_s: float,
     traceback. SIGUSR1 writes this rank's Python stacks, which the fixture
     asks for before it stops a rank that is still running; a rank that
     fails writes its traceback beside them. A rank exits only once both
-    ranks have left the group."""
+    ranks are past the final barrier, without tearing the group down."""
     stacks = open(f'{run_dir}/rank{rank}.stacks', 'w')  # open until exit
     faulthandler.register(signal.SIGUSR1, file=stacks, all_threads=True)
     try:
@@ -106,18 +107,23 @@ def _gloo_entry(rank: int, fn: Callable, run_dir: str, collective_s: float,
             world_size=2, timeout=timedelta(seconds=collective_s))
         fn(rank, *args)
         dist.barrier()
-        dist.destroy_process_group()
-        # torch 2.1's gloo could leave a rank in destroy_process_group for
-        # good when the other had already exited (seen under load): a rank
-        # exits only once both have left the group
+        # A rank leaves only once both are past the barrier, and without
+        # ProcessGroupGloo's destructor: on torch 2.1 it can deadlock,
+        # holding the GIL while it waits for a worker thread that needs the
+        # GIL to free a finished collective's tensor (seen in the compat
+        # suite, in destroy_process_group and in the 1-process group of
+        # test_only_drop_mode_runs_a_collective).
         Path(f'{run_dir}/rank{rank}.left').touch()
         deadline = time.monotonic() + collective_s
         while not all(Path(f'{run_dir}/rank{r}.left').exists()
                       for r in range(2)):
             if time.monotonic() > deadline:
-                raise TimeoutError('the other rank did not leave the group '
-                                   f'within {collective_s} s')
+                raise TimeoutError('the other rank did not pass the final '
+                                   f'barrier within {collective_s} s')
             time.sleep(0.05)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
     except BaseException:
         Path(f'{run_dir}/rank{rank}.error').write_text(traceback.format_exc())
         raise

@@ -6,6 +6,7 @@ Needs PyTorch alone: the loss's tensor operations are loaded from
 own generator, so the weights are drawn once on the CPU and given to both;
 the draw on CUDA is checked separately against the keep ratio ``r``.
 Prints the largest differences and exits non-zero when a tolerance fails.
+``--device cpu`` compares the CPU with itself: the GPU check's dry run.
 """
 import argparse
 import importlib.util
@@ -33,11 +34,12 @@ def loss_and_grad(ops, logits, labels, weight):
 
 
 def main() -> int:
-    # no options; --help says what the script does
-    argparse.ArgumentParser(
+    parser = argparse.ArgumentParser(
         description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
-    if not torch.cuda.is_available():
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('--device', default='cuda', choices=['cuda', 'cpu'])
+    device = parser.parse_args().device
+    if device == 'cuda' and not torch.cuda.is_available():
         print('CUDA is not available')
         return 1
     ops = load_ops()
@@ -49,34 +51,35 @@ def main() -> int:
     logits = torch.randn(num_rois, num_classes, generator=g) * 3 - 4
 
     r_cpu = ops.drop_keep_ratio(labels, tail)
-    r_gpu = ops.drop_keep_ratio(labels.cuda(), tail.cuda())
-    print(f'keep ratio r: cpu {r_cpu.item():.6f} cuda {r_gpu.item():.6f}')
+    r_gpu = ops.drop_keep_ratio(labels.to(device), tail.to(device))
+    print(f'keep ratio r: cpu {r_cpu.item():.6f} {device} {r_gpu.item():.6f}')
     ok = r_cpu.item() == r_gpu.item()
 
     torch.manual_seed(0)
     weight = ops.drop_loss_weight(labels, tail, r_cpu)
     cpu = loss_and_grad(ops, logits, labels, weight)
-    gpu = loss_and_grad(ops, logits.cuda(), labels.cuda(), weight.cuda())
+    gpu = loss_and_grad(ops, logits.to(device), labels.to(device),
+                        weight.to(device))
     loss_rel = ((cpu[0] - gpu[0]).abs() / cpu[0].abs()).item()
     grad_abs = (cpu[1] - gpu[1]).abs().max().item()
-    print(f'loss cpu {cpu[0].item():.6f} cuda {gpu[0].item():.6f} '
+    print(f'loss cpu {cpu[0].item():.6f} {device} {gpu[0].item():.6f} '
           f'relative difference {loss_rel:.2e}')
     print(f'gradient largest absolute difference {grad_abs:.2e} '
           f'(largest gradient {cpu[1].abs().max().item():.3f})')
     ok &= loss_rel < 1e-5 and grad_abs < 1e-6
 
-    # the draw on CUDA: background x tail terms kept at rate r
-    w_gpu = ops.drop_loss_weight(labels.cuda(), tail.cuda(), r_gpu)
-    bg = labels.cuda() == num_classes
-    kept = w_gpu[bg][:, tail.cuda()].mean().item()
-    print(f'cuda draw: background x tail kept {kept:.4f} (r {r_gpu.item():.4f}'
-          f', {int(bg.sum()) * int(tail.sum())} terms)')
+    # the draw on the device: background x tail terms kept at rate r
+    w_gpu = ops.drop_loss_weight(labels.to(device), tail.to(device), r_gpu)
+    bg = labels.to(device) == num_classes
+    kept = w_gpu[bg][:, tail.to(device)].mean().item()
+    print(f'{device} draw: background x tail kept {kept:.4f} '
+          f'(r {r_gpu.item():.4f}, {int(bg.sum()) * int(tail.sum())} terms)')
     ok &= abs(kept - r_gpu.item()) < 0.01
     # the draw leaves every other term alone: same weights as the CPU's
     same = (w_gpu[~bg].cpu() == weight[~bg.cpu()]).all().item()
-    print(f'cuda foreground rows equal the cpu ones: {same}')
+    print(f'{device} foreground rows equal the cpu ones: {same}')
     ok &= bool(same)
-    print('CPU vs CUDA: ' + ('OK' if ok else 'FAILED'))
+    print(f'CPU vs {device}: ' + ('OK' if ok else 'FAILED'))
     return 0 if ok else 1
 
 

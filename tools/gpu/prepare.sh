@@ -5,8 +5,10 @@
 #   wheels/  the Python 3.12 wheels that such a machine lacks (MMEngine,
 #            MMDetection, their small dependencies, the COCO/LVIS evaluation
 #            packages, setuptools < 70 whose pkg_resources mmcv's setup.py
-#            and mmengine import)
-#   mmcv-2.1.0.tar.gz  mmcv's source release, built there with CUDA ops
+#            and mmengine import), and mmcv 2.1.0 with its CUDA ops where
+#            tools/gpu/build_mmcv.sh built it (checked against its sha256)
+#   mmcv-2.1.0.tar.gz  mmcv's source release: build_mmcv.sh's input, and
+#            built on the GPU machine by check.sh where the wheel is absent
 # Prints the folder's size: what travels must stay under 64 MiB.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -18,7 +20,7 @@ mkdir -p "$CACHE/wheels"
 WHEELS=(
   mmengine==0.10.7 mmdet==3.3.0 addict==2.4.0 yapf==0.43.0
   platformdirs==4.3.6 termcolor==2.5.0 terminaltables==3.1.10
-  shapely==2.0.6 pycocotools==2.0.8 faster-coco-eval==1.8.0
+  shapely==2.0.6 pycocotools==2.0.8 faster-coco-eval==1.8.0 lvis==0.5.3
   setuptools==69.5.1
 )
 python3 -m pip download -q --disable-pip-version-check --no-deps \
@@ -36,6 +38,16 @@ if [ ! -f "$SDIST" ]; then
   [ -n "$URL" ] || { echo "mmcv-2.1.0.tar.gz not found on PyPI" >&2; exit 1; }
   curl -fsSL -o "$SDIST" "${URL%%#*}"
   echo "${URL##*sha256=}  $SDIST" | sha256sum -c -
+fi
+
+BUILT=mmcv-build/dist/mmcv-2.1.0-cp312-cp312-linux_x86_64.whl
+if [ -f "$BUILT" ]; then
+  (cd "$(dirname "$BUILT")" && sha256sum -c --quiet "$(basename "$BUILT").sha256")
+  cp "$BUILT" "$CACHE/wheels/"
+else
+  rm -f "$CACHE/wheels/$(basename "$BUILT")"
+  echo "no $BUILT: check.sh will compile mmcv on the GPU machine" \
+    "(bash tools/gpu/build_mmcv.sh builds it here)"
 fi
 
 ls -1 "$CACHE/wheels" "$SDIST"

@@ -1,0 +1,110 @@
+"""The GPU check (tools/gpu/check.sh): its dry run on the CPU, and how
+its experiment is sized to the time left."""
+import argparse
+import importlib.util
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+import torch
+
+REPO = Path(__file__).resolve().parents[2]
+GPU = REPO / 'tools' / 'gpu'
+spec = importlib.util.spec_from_file_location(
+    'lvis_like_experiment', GPU / 'lvis_like_experiment.py')
+experiment = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(experiment)
+
+MMCV_WHEEL = 'mmcv-2.1.0-cp312-cp312-linux_x86_64.whl'
+STEPS = ('install', 'bench-loss-float32', 'bench-loss-autocast',
+         'cpu-vs-device', 'mmcv-ops', 'demo-data', 'demo-train-amp',
+         'demo-test', 'lvis-like-experiment')
+
+
+def sizing(budget_s: float, max_scale: float = 20,
+           dry_run: bool = False) -> argparse.Namespace:
+    return argparse.Namespace(budget_s=budget_s, max_scale=max_scale,
+                              probe_iters=40, dry_run=dry_run)
+
+
+@pytest.mark.parametrize(
+    'budget_s, per_iter, probe_wall, epochs',
+    [
+        # 40 probe iterations of 0.1 s in 24 s: 20 s to start; 310 s hold
+        # 3,100 iterations, 8 whole epochs of 350
+        (330, 0.1, 24, 8),
+        # the slowest run's start counts
+        (330, 0.1, 64, 7),
+        # capped at 20x the CPU runs' 700 iterations: 40 epochs
+        (3000, 0.01, 5, 40),
+        # fewer than the CPU runs' 2 epochs refused, but on a dry run
+        (330, 1.0, 60, None),
+    ])
+def test_the_experiment_fills_the_budget(budget_s, per_iter, probe_wall,
+                                         epochs, capsys):
+    probe = {'sigmoid': probe_wall - 2, 'eql': probe_wall,
+             'droploss': probe_wall - 1}
+    if epochs is None:
+        with pytest.raises(SystemExit, match='larger --budget-s'):
+            experiment.size_runs(sizing(budget_s), probe, per_iter)
+        assert experiment.size_runs(sizing(budget_s, dry_run=True), probe,
+                                    per_iter) == 1
+    else:
+        assert experiment.size_runs(sizing(budget_s), probe,
+                                    per_iter) == epochs
+        assert f'budget of {budget_s} s' in capsys.readouterr().out
+
+
+def test_the_schedule_is_the_cpu_runs_stretched():
+    args = argparse.Namespace(seed=3, workers=4, data='data/lvis_like')
+    options = experiment.train_options(8, 2800, args, 50)
+    assert 'param_scheduler.1.end=2800' in options
+    # the last seventh at a tenth of the rate, as 600 of 700
+    assert 'param_scheduler.1.milestones=[2400]' in options
+    assert experiment.train_options(2, 700, args, 50)[3] == \
+        'param_scheduler.1.milestones=[600]'
+    assert 'train_cfg.max_epochs=8' in options
+    assert 'default_hooks.checkpoint.interval=8' in options
+    assert 'randomness.seed=3' in options
+
+
+def missing_for_the_dry_run() -> str:
+    """What the dry run needs that is absent here, with how to make it."""
+    if not (GPU / 'cache' / 'wheels' / MMCV_WHEEL).is_file():
+        return ('tools/gpu/cache/ lacks the wheels or the prebuilt mmcv: run '
+                'bash tools/gpu/build_mmcv.sh (an hour or more), then '
+                'bash tools/gpu/prepare.sh')
+    if not (GPU / 'py312' / 'bin' / 'python').exists():
+        return 'no tools/gpu/py312/: run bash tools/gpu/base_env.sh'
+    return ''
+
+
+@pytest.mark.skipif(
+    torch.__version__.startswith('2.1.'),
+    reason='the dry run runs its own Python (tools/gpu/py312), whatever '
+    'stack pytest runs: once, in the newest stack\'s suite')
+@pytest.mark.skipif(bool(missing_for_the_dry_run()),
+                    reason=missing_for_the_dry_run())
+def test_the_dry_run_passes_every_step(tmp_path):
+    env = {k: v for k, v in os.environ.items()
+           if k not in ('PYTHONPATH', 'VIRTUAL_ENV')}
+    proc = subprocess.run(
+        ['bash', str(GPU / 'check.sh'), '--dry-run'],
+        env={**env, 'OUT': str(tmp_path)}, capture_output=True, text=True,
+        timeout=1800)
+    log = (tmp_path / 'check.log').read_text()
+    assert proc.returncode == 0, log[-5000:]
+    summary = (tmp_path / 'summary.txt').read_text()
+    for name in STEPS:
+        assert re.search(rf'^{name}: rc=0, \d+ s$', summary, re.M), summary
+    assert 'offline: namespace' in log
+    # the prebuilt CUDA wheel, loaded beside the GPU machine's torch
+    assert 'mmcv 2.1.0 roi_align on cpu: (1, 8, 7, 7)' in log
+    assert 'DropLoss module' in log and 'CPU vs cpu: OK' in log
+    for protocol in ('standard', 'fixed'):
+        table = (tmp_path / 'lvis_like' / f'table_{protocol}.md').read_text()
+        for method in ('sigmoid', 'eql', 'droploss'):
+            assert f'| {method} | 1 |' in table
+    assert not list(tmp_path.rglob('*.pth'))

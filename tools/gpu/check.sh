@@ -24,13 +24,13 @@
 # process starts and imports, at the CPU's measure; their work on the GPU),
 # and the experiment fills the budget it is given by design:
 #   step                 CPU dry run   H200 estimate
-#   install                  DRY_INSTALL         15
-#   bench-loss x 2           DRY_BENCH         60
-#   cpu-vs-device            DRY_COMPARE         10
-#   mmcv-ops                 DRY_MMCV          5
-#   demo (data, train, test) DRY_DEMO         60
-#   experiment               DRY_EXPERIMENT     what is left: 540 - the above
-#   in all                   DRY_ALL        540 at most (9 minutes)
+#   install                        1              15
+#   bench-loss x 2                44              60
+#   cpu-vs-device                  2              10
+#   mmcv-ops                       4               5
+#   demo (data, train, test)      25              60
+#   experiment                   109   what is left: 540 - the above
+#   in all                       190   540 at most (9 minutes)
 #
 #   device run: bash tools/gpu/check.sh
 #   rehearsal:  bash tools/gpu/check.sh --dry-run   (tests/test_tools/test_gpu_check.py)

@@ -127,10 +127,11 @@ def train_options(epochs: int, iters: int, args: argparse.Namespace,
 
 
 def size_runs(args: argparse.Namespace, probe: Dict[str, float],
-              per_iter: float) -> int:
+              probe_iters: int, per_iter: float) -> int:
     """Whole epochs that fit the budget, at most ``max_scale`` x the CPU
-    runs. ``probe`` holds each run's wall seconds for the probe."""
-    startup = max(max(probe.values()) - args.probe_iters * per_iter, 0)
+    runs. ``probe`` holds each run's wall seconds for its ``probe_iters``
+    iterations."""
+    startup = max(max(probe.values()) - probe_iters * per_iter, 0)
     fit = (args.budget_s - startup) / per_iter
     iters = min(args.max_scale * CPU_ITERS, fit)
     epochs = int(iters // ITERS_PER_EPOCH)
@@ -172,7 +173,8 @@ def main() -> None:
     windows = [iteration_times(d)[1:] for d in probe_dirs]
     per_iter = (median(t for w in windows for t in w)
                 if all(windows) else max(wall) / probe_iters)
-    epochs = size_runs(args, dict(zip(METHODS, wall)), per_iter)
+    epochs = size_runs(args, dict(zip(METHODS, wall)), probe_iters,
+                       per_iter)
     iters = 2 if args.dry_run else epochs * ITERS_PER_EPOCH
     print(f'training: {epochs} epochs, {iters} iterations '
           f'({iters / CPU_ITERS:.1f}x the CPU runs), three at once')

@@ -26,7 +26,7 @@ STEPS = ('install', 'bench-loss-float32', 'bench-loss-autocast',
 def sizing(budget_s: float, max_scale: float = 20,
            dry_run: bool = False) -> argparse.Namespace:
     return argparse.Namespace(budget_s=budget_s, max_scale=max_scale,
-                              probe_iters=40, dry_run=dry_run)
+                              dry_run=dry_run)
 
 
 @pytest.mark.parametrize(

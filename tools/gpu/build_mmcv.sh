@@ -14,8 +14,8 @@
 # and its .sha256 (ignored by git; prepare.sh copies it into the cache that
 # travels), then checks that `import mmcv.ops` loads it on the CPU.
 # Two cores: 23 minutes at nice 19 (136 files, 58 of them CUDA); no patch
-# was needed; ninja keeps going after a failure
-# (-k 0), so one run names every file that does not compile (build.log).
+# was needed. ninja keeps going after a failure (-k 0), so one run names
+# every file that does not compile (build.log).
 #   bash tools/gpu/build_mmcv.sh          (MAX_JOBS, ARCH to change)
 set -euo pipefail
 cd "$(dirname "$0")"

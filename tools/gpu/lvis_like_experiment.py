@@ -37,7 +37,6 @@ REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 METHODS = ('sigmoid', 'eql', 'droploss')
 CPU_ITERS = 700  # the CPU runs of docs/analysis.md: 2 epochs
 ITERS_PER_EPOCH = 350  # 1,400 training images, 4 per batch
-WARMUP_ITERS = 50  # the configs' LinearLR
 
 
 def parse_args() -> argparse.Namespace:
@@ -150,8 +149,8 @@ def main() -> None:
     args = parse_args()
     py = sys.executable
     t0 = time.monotonic()
-    if not osp.exists(osp.join(args.data, 'annotations',
-                               'lvis_v1_val.json')):
+    val_ann = osp.join(args.data, 'annotations', 'lvis_v1_val.json')
+    if not osp.exists(val_ann):
         subprocess.run([py, 'tools/misc/make_synthetic_lvis.py', '--preset',
                         'lvis-like', '--out', args.data, '--seed', '0'],
                        cwd=REPO, check=True, stdout=subprocess.DEVNULL)
@@ -199,10 +198,8 @@ def main() -> None:
              f'test_evaluator.1.outfile_prefix={d}/fixed',
              f'test_dataloader.num_workers={args.workers}',
              f"test_dataloader.dataset.data_root={args.data.rstrip('/')}/",
-             f"test_evaluator.0.ann_file={args.data}/annotations/"
-             'lvis_v1_val.json',
-             f"test_evaluator.1.ann_file={args.data}/annotations/"
-             'lvis_v1_val.json', *tiny_test]
+             f'test_evaluator.0.ann_file={val_ann}',
+             f'test_evaluator.1.ann_file={val_ann}', *tiny_test]
             for m, d in zip(METHODS, runs)]
     t = time.monotonic()
     run_together(cmds, [osp.join(d, 'test.log') for d in runs],

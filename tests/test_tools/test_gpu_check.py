@@ -30,37 +30,42 @@ def sizing(budget_s: float, max_scale: float = 20,
 
 
 @pytest.mark.parametrize(
-    'budget_s, probe_iters, per_iter, probe_wall, epochs',
+    'budget_s, spent_s, probe_iters, per_iter, probe_wall, epochs',
     [
         # 40 probe iterations of 0.1 s in 24 s: 20 s to start; 310 s hold
         # 3,100 iterations, 8 whole epochs of 350
-        (330, 40, 0.1, 24, 8),
+        (330, 0, 40, 0.1, 24, 8),
         # the slowest run's start counts
-        (330, 40, 0.1, 64, 7),
+        (330, 0, 40, 0.1, 64, 7),
+        # the data and the probe took 40 s of the budget: 270 s hold 2,700
+        # iterations, 7 epochs
+        (330, 40, 40, 0.1, 24, 7),
         # a probe of 2 iterations (the dry run's) in 24 s: 23.8 s to start,
         # 312.2 s hold 3,122 iterations, 8 epochs; counted as 40, the start
         # would shrink to 20 s and 3,160 iterations make 9
-        (336, 2, 0.1, 24, 8),
+        (336, 0, 2, 0.1, 24, 8),
         # capped at 20x the CPU runs' 700 iterations: 40 epochs
-        (3000, 40, 0.01, 5, 40),
+        (3000, 0, 40, 0.01, 5, 40),
         # fewer than the CPU runs' 2 epochs refused, but on a dry run
-        (330, 40, 1.0, 60, None),
+        (330, 0, 40, 1.0, 60, None),
     ])
-def test_the_experiment_fills_the_budget(budget_s, probe_iters, per_iter,
-                                         probe_wall, epochs, capsys):
+def test_the_experiment_fills_the_budget(budget_s, spent_s, probe_iters,
+                                         per_iter, probe_wall, epochs,
+                                         capsys):
     probe = {'sigmoid': probe_wall - 2, 'eql': probe_wall,
              'droploss': probe_wall - 1}
     if epochs is None:
         with pytest.raises(SystemExit, match='larger --budget-s'):
-            experiment.size_runs(sizing(budget_s), probe, probe_iters,
-                                 per_iter)
-        assert experiment.size_runs(sizing(budget_s, dry_run=True), probe,
-                                    probe_iters, per_iter) == 1
+            experiment.size_runs(sizing(budget_s), spent_s, probe,
+                                 probe_iters, per_iter)
+        assert experiment.size_runs(sizing(budget_s, dry_run=True), spent_s,
+                                    probe, probe_iters, per_iter) == 1
     else:
-        assert experiment.size_runs(sizing(budget_s), probe, probe_iters,
-                                    per_iter) == epochs
+        assert experiment.size_runs(sizing(budget_s), spent_s, probe,
+                                    probe_iters, per_iter) == epochs
         out = capsys.readouterr().out
-        assert f'budget of {budget_s} s' in out
+        assert f'the {budget_s - spent_s} s left of the budget of ' \
+            f'{budget_s} s' in out
         startup = probe_wall - probe_iters * per_iter
         assert f'{startup:.0f} s to start' in out
 

@@ -47,7 +47,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--data', default='data/lvis_like',
                         help='made here (10 s) where it is missing')
     parser.add_argument('--budget-s', type=float, default=330,
-                        help='seconds for training, startup included')
+                        help='seconds for the data, the probe and '
+                        'training, start-ups included')
     parser.add_argument('--max-scale', type=float, default=20,
                         help='at most this many times the CPU runs\' '
                         f'{CPU_ITERS} iterations')
@@ -125,18 +126,20 @@ def train_options(epochs: int, iters: int, args: argparse.Namespace,
     ]
 
 
-def size_runs(args: argparse.Namespace, probe: Dict[str, float],
-              probe_iters: int, per_iter: float) -> int:
-    """Whole epochs that fit the budget, at most ``max_scale`` x the CPU
-    runs. ``probe`` holds each run's wall seconds for its ``probe_iters``
-    iterations."""
+def size_runs(args: argparse.Namespace, spent_s: float,
+              probe: Dict[str, float], probe_iters: int,
+              per_iter: float) -> int:
+    """Whole epochs that fit what ``spent_s`` (the data and the probe) left
+    of the budget, at most ``max_scale`` x the CPU runs. ``probe`` holds
+    each run's wall seconds for its ``probe_iters`` iterations."""
     startup = max(max(probe.values()) - probe_iters * per_iter, 0)
-    fit = (args.budget_s - startup) / per_iter
+    left = args.budget_s - spent_s
+    fit = (left - startup) / per_iter
     iters = min(args.max_scale * CPU_ITERS, fit)
     epochs = int(iters // ITERS_PER_EPOCH)
     print(f'probe: {per_iter * 1e3:.0f} ms per iteration with three runs at '
-          f'once, {startup:.0f} s to start; the budget of '
-          f'{args.budget_s:.0f} s holds {fit:.0f} iterations')
+          f'once, {startup:.0f} s to start; the {left:.0f} s left of the '
+          f'budget of {args.budget_s:.0f} s hold {fit:.0f} iterations')
     if epochs * ITERS_PER_EPOCH < CPU_ITERS and not args.dry_run:
         raise SystemExit(
             f'The budget holds {epochs} epochs, fewer than the CPU runs\' '
@@ -172,8 +175,8 @@ def main() -> None:
     windows = [iteration_times(d)[1:] for d in probe_dirs]
     per_iter = (median(t for w in windows for t in w)
                 if all(windows) else max(wall) / probe_iters)
-    epochs = size_runs(args, dict(zip(METHODS, wall)), probe_iters,
-                       per_iter)
+    epochs = size_runs(args, time.monotonic() - t0, dict(zip(METHODS, wall)),
+                       probe_iters, per_iter)
     iters = 2 if args.dry_run else epochs * ITERS_PER_EPOCH
     print(f'training: {epochs} epochs, {iters} iterations '
           f'({iters / CPU_ITERS:.1f}x the CPU runs), three at once')

@@ -70,6 +70,18 @@ def test_the_experiment_fills_the_budget(budget_s, spent_s, probe_iters,
         assert f'{startup:.0f} s to start' in out
 
 
+def test_a_rerun_probes_in_empty_folders(tmp_path):
+    last = tmp_path / 'probe' / 'eql' / '20261204_144512' / 'vis_data'
+    last.mkdir(parents=True)
+    (last / 'scalars.json').write_text('{"time": 9.0}\n')
+    dirs = experiment.fresh_probe_dirs(str(tmp_path))
+    assert [Path(d).name for d in dirs] == ['sigmoid', 'eql', 'droploss']
+    assert all(Path(d).is_dir() and not any(Path(d).iterdir())
+               for d in dirs)
+    # what iteration_times would have found beside the new probe's log
+    assert not list(tmp_path.rglob('scalars.json'))
+
+
 def test_the_schedule_is_the_cpu_runs_stretched():
     args = argparse.Namespace(seed=3, workers=4, data='data/lvis_like')
     options = experiment.train_options(8, 2800, args, 50)

@@ -24,13 +24,13 @@
 # process starts and imports, at the CPU's measure; their work on the GPU),
 # and the experiment fills the budget it is given by design:
 #   step                 CPU dry run   H200 estimate
-#   install                        1              15
-#   bench-loss x 2                44              60
+#   install                        2              15
+#   bench-loss x 2                49              60
 #   cpu-vs-device                  2              10
-#   mmcv-ops                       4               5
-#   demo (data, train, test)      25              60
-#   experiment                   109   what is left: 540 - the above
-#   in all                       190   540 at most (9 minutes)
+#   mmcv-ops                       3               5
+#   demo (data, train, test)      27              60
+#   experiment                   106   what is left: 540 - the above
+#   in all                       195   540 at most (9 minutes)
 #
 #   device run: bash tools/gpu/check.sh
 #   rehearsal:  bash tools/gpu/check.sh --dry-run   (tests/test_tools/test_gpu_check.py)

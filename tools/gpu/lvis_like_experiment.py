@@ -27,6 +27,7 @@ import json
 import math
 import os
 import os.path as osp
+import shutil
 import subprocess
 import sys
 import time
@@ -100,6 +101,18 @@ def run_together(cmds: Sequence[List[str]], logs: Sequence[str],
     return seconds
 
 
+def fresh_probe_dirs(work_dir: str) -> List[str]:
+    """The probe's folders, one per method, made empty: a rerun in the same
+    work dir (the GPU check rerun on a warm machine) must not read the last
+    probe's logs."""
+    root = osp.join(work_dir, 'probe')
+    shutil.rmtree(root, ignore_errors=True)
+    dirs = [osp.join(root, m) for m in METHODS]
+    for d in dirs:
+        os.makedirs(d)
+    return dirs
+
+
 def iteration_times(work_dir: str) -> List[float]:
     """The iteration times MMEngine logged (one per logger window)."""
     paths = glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json'))
@@ -162,13 +175,11 @@ def main() -> None:
     # the probe: the first probe_iters iterations of each, at once
     tiny = ['train_dataloader.dataset.indices=8'] if args.dry_run else []
     probe_iters = 2 if args.dry_run else args.probe_iters
-    probe_dirs = [osp.join(args.work_dir, 'probe', m) for m in METHODS]
+    probe_dirs = fresh_probe_dirs(args.work_dir)
     cmds = [[py, 'tools/train.py', config(m), '--work-dir', d,
              '--cfg-options', *train_options(1, probe_iters, args, 10),
              f'train_dataloader.dataset.indices={4 * probe_iters}']
             for m, d in zip(METHODS, probe_dirs)]
-    for d in probe_dirs:
-        os.makedirs(d, exist_ok=True)
     wall = run_together(cmds, [osp.join(d, 'train.log') for d in probe_dirs],
                         timeout_s=max(args.budget_s, 120))
     # each run's logged windows after its first (which holds the start-up)

@@ -13,6 +13,10 @@ from .datasets import *  # noqa: E402,F401,F403
 from .engine import *  # noqa: E402,F401,F403
 from .evaluation import *  # noqa: E402,F401,F403
 from .models import *  # noqa: E402,F401,F403
+from .utils.safe_globals import register_safe_globals  # noqa: E402
 from .version import __version__  # noqa: E402
+
+# MMEngine's checkpoints load under torch's weights-only default (>= 2.6)
+register_safe_globals()
 
 __all__ = ['__version__']

@@ -28,8 +28,11 @@ pin() { grep -E "^$1==" "$CONSTRAINTS" | head -1; }
 PY="$VENV/bin/python"
 PIP=("$PY" -m pip install --disable-pip-version-check -q)
 
-"${PIP[@]}" -c "$CONSTRAINTS" "$(pin torch)" "$(pin numpy)" \
-  "$(pin setuptools)" wheel ninja
+# torchvision where the stack pins it: MMEngine finds the configs' ImageNet
+# weights (torchvision://resnet50) through it
+VISION=$(pin torchvision || true)
+"${PIP[@]}" -c "$CONSTRAINTS" "$(pin torch)" ${VISION:+"$VISION"} \
+  "$(pin numpy)" "$(pin setuptools)" wheel ninja
 
 if ! "$PY" -m pip show -q mmcv >/dev/null 2>&1; then
   if [ -d "$WHEELS" ] && "${PIP[@]}" --no-index --no-deps \

@@ -15,11 +15,6 @@ from mmdet_droploss.utils import (
     setup_cpu_distributed,
 )
 
-# mmengine 0.10.7 calls torch.load without weights_only, which torch 2.6 made
-# default to True; its checkpoints hold more than weights (the message hub's
-# history). A checkpoint is a trusted file here, as in MMDetection.
-os.environ.setdefault('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', '1')
-
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Test (and eval) a model')

@@ -11,14 +11,10 @@ from mmengine.runner import Runner
 from mmdet_droploss.utils import (
     check_amp_dtype,
     check_data_files,
+    check_pretrained,
     load_config,
     setup_cpu_distributed,
 )
-
-# mmengine 0.10.7 calls torch.load without weights_only, which torch 2.6 made
-# default to True; its checkpoints hold more than weights (the message hub's
-# history). A checkpoint is a trusted file here, as in MMDetection.
-os.environ.setdefault('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', '1')
 
 
 def parse_args() -> argparse.Namespace:
@@ -69,6 +65,7 @@ def main() -> None:
     args = parse_args()
     cfg = load_config(args.config, args.launcher, args.cfg_options,
                       args.work_dir)
+    check_pretrained(cfg.model)
     # the runner validates only when all three are set
     validates = all(
         cfg.get(k) for k in ('val_cfg', 'val_dataloader', 'val_evaluator'))

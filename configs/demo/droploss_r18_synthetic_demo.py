@@ -43,13 +43,11 @@ model = dict(
         rcnn=dict(max_per_img=20)))
 
 train_dataloader = dict(batch_size=4, dataset=dict(data_root=data_root))
-# `make demo` tests once after training, with tools/test.py; validating at
-# the end of training too would only repeat it
-val_dataloader = None
-val_cfg = None
-val_evaluator = None
-test_dataloader = dict(dataset=dict(data_root=data_root))
-test_evaluator = dict(ann_file=data_root + 'annotations/lvis_v1_val.json')
+val_dataloader = dict(dataset=dict(data_root=data_root))
+test_dataloader = val_dataloader
+# validation and test alike, as MMDetection's eval_metric.py expects
+val_evaluator = dict(ann_file=data_root + 'annotations/lvis_v1_val.json')
+test_evaluator = val_evaluator
 
 # 4 images per batch, 300 iterations: twice the rate of 0.02 x 4 / 16
 # makes up for the short schedule

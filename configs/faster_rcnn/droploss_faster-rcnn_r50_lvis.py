@@ -56,8 +56,10 @@ val_dataloader = dict(
 test_dataloader = val_dataloader
 val_evaluator = dict(type='FastLVISMetric', metric='bbox')
 test_evaluator = val_evaluator
-# frequencies from the training set; random streams saved for --resume
+# model and data checked to agree on the classes; frequencies from the
+# training set; random streams saved for --resume
 custom_hooks = [
+    dict(type='NumClassesCheckHook'),
     dict(type='CategoryFrequencyHook'),
     dict(type='RandomStateHook')
 ]

@@ -55,7 +55,9 @@ class MachineSharedMixin:
     """
 
     # what the dataset's load_data_list sets besides the data, shared too
-    shared_attributes: Tuple[str, ...] = ('cat_ids', 'cat2label')
+    # (the metainfo: FileClassesMixin names the classes from the file)
+    shared_attributes: Tuple[str, ...] = ('cat_ids', 'cat2label',
+                                          '_metainfo')
 
     def __init__(self, *args, share_dir: Optional[str] = None,
                  **kwargs) -> None:
@@ -76,11 +78,13 @@ class MachineSharedMixin:
         if self._fully_initialized:
             return
         if not self.serialize_data:
+            extended = next(c for c in type(self).__mro__
+                            if c.__module__.startswith('mmdet.'))
             raise ValueError(
                 f'{type(self).__name__} shares the serialized dataset among '
                 'ranks and needs serialize_data=True; with '
                 'serialize_data=False use the dataset it extends, '
-                f'{type(self).__mro__[2].__name__}.')
+                f'{extended.__name__}.')
         name, loader_rank = self._plan()
         loader = not is_distributed() or get_rank() == loader_rank
         status = self._load_in_child(name) if loader else None

@@ -2,10 +2,12 @@
 from mmdet.datasets import CocoDataset
 from mmdet.registry import DATASETS
 
+from .file_classes import FileClassesMixin
 from .machine_shared import MachineSharedMixin
 
 
 @DATASETS.register_module()
-class MachineSharedCocoDataset(MachineSharedMixin, CocoDataset):
+class MachineSharedCocoDataset(MachineSharedMixin, FileClassesMixin,
+                               CocoDataset):
     """``CocoDataset`` loaded once per machine and shared by its ranks
     (see :class:`MachineSharedMixin`)."""

@@ -2,10 +2,12 @@
 from mmdet.datasets import LVISV05Dataset
 from mmdet.registry import DATASETS
 
+from .file_classes import FileClassesMixin
 from .machine_shared import MachineSharedMixin
 
 
 @DATASETS.register_module()
-class MachineSharedLVISV05Dataset(MachineSharedMixin, LVISV05Dataset):
+class MachineSharedLVISV05Dataset(MachineSharedMixin, FileClassesMixin,
+                                  LVISV05Dataset):
     """``LVISV05Dataset`` loaded once per machine and shared by its ranks
     (see :class:`MachineSharedMixin`)."""

@@ -2,10 +2,12 @@
 from mmdet.datasets import LVISV1Dataset
 from mmdet.registry import DATASETS
 
+from .file_classes import FileClassesMixin
 from .machine_shared import MachineSharedMixin
 
 
 @DATASETS.register_module()
-class MachineSharedLVISV1Dataset(MachineSharedMixin, LVISV1Dataset):
+class MachineSharedLVISV1Dataset(MachineSharedMixin, FileClassesMixin,
+                                 LVISV1Dataset):
     """``LVISV1Dataset`` loaded once per machine and shared by its ranks
     (see :class:`MachineSharedMixin`)."""

@@ -7,9 +7,10 @@ from .config_checks import (
 )
 from .data_checks import check_data_files, missing_data_files
 from .setup_env import load_config, setup_cpu_distributed
+from .stack_check import check_pretrained
 
 __all__ = [
-    'check_amp_dtype', 'check_class_counts', 'check_sync_stats',
-    'class_counts', 'check_data_files', 'missing_data_files', 'load_config',
-    'setup_cpu_distributed'
+    'check_amp_dtype', 'check_class_counts', 'check_data_files',
+    'check_pretrained', 'check_sync_stats', 'class_counts', 'load_config',
+    'missing_data_files', 'setup_cpu_distributed'
 ]

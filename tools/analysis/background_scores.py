@@ -24,7 +24,6 @@ scores. ``--out`` writes the numbers as JSON.
 """
 import argparse
 import json
-import os
 from typing import Dict
 
 import numpy as np
@@ -41,9 +40,6 @@ from mmdet_droploss.utils import load_config
 
 GROUPS = ('r', 'c', 'f')
 
-# training checkpoints hold more than weights (the message hub's history),
-# which torch >= 2.6 refuses by default: trusted files, as in tools/test.py
-os.environ.setdefault('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', '1')
 
 
 def parse_args() -> argparse.Namespace:

@@ -569,10 +569,14 @@ class FastLVISMetric(BaseMetric):
                 scores=scores[order],
                 labels=labels)
             if 'masks' in pred:
-                masks = pred['masks'].detach()[index].cpu().numpy()
-                rles = encode_mask_results(masks)
-                result['masks'] = PackedMasks.from_rles(
-                    rles, size=masks.shape[-2:])
+                masks = pred['masks']
+                if isinstance(masks, torch.Tensor):
+                    masks = masks.detach()[index].cpu().numpy()
+                    rles, size = encode_mask_results(masks), masks.shape[-2:]
+                else:  # RLEs: DumpDetResults' file, evaluated offline
+                    rles, size = [masks[i] for i in order], sample.get(
+                        'ori_shape')
+                result['masks'] = PackedMasks.from_rles(rles, size=size)
                 # pixel counts for LVIS's area ranges, summed from the runs:
                 # a tenth of the time of a sum over the dense masks
                 result['mask_areas'] = np.asarray(

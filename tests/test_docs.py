@@ -183,3 +183,28 @@ def test_relative_links_resolve_inside_the_repository(doc):
 def test_no_doc_refers_outside_the_repository(doc):
     # a user's clone has no ../shared (this project's working folders)
     assert '../shared' not in (REPO / doc).read_text(encoding='utf-8')
+
+
+def test_gpu_recipe_installs_the_torchvision_of_its_torch():
+    """torchvision 0.(m + 15) belongs to torch 2.m; the GPU users' stack
+    pins the pair and README's GPU recipe installs both."""
+    pins = dict(re.findall(r'^(torch|torchvision)==(\S+)$',
+                           (REPO / 'requirements/gpu-users.txt').read_text(),
+                           re.M))
+    torch_minor = int(pins['torch'].split('.')[1])
+    assert pins['torchvision'].startswith(f'0.{torch_minor + 15}.')
+    recipe = f"torch=={pins['torch']} torchvision=={pins['torchvision']}"
+    assert recipe in (REPO / 'README.md').read_text()
+    assert recipe in (REPO / 'docs/installation.md').read_text()
+
+
+def test_tta_is_offered_only_with_a_tta_config():
+    """No config defines tta_model (MMDetection's TTA merges boxes only),
+    so neither the docs nor tools/test.py offer --tta."""
+    assert not any('tta_model' in Path(c).read_text()
+                   for c in glob.glob(str(REPO / 'configs/**/*.py'),
+                                      recursive=True))
+    texts = [p.read_text() for p in [REPO / 'README.md',
+                                     REPO / 'tools/test.py',
+                                     *(REPO / 'docs').glob('*.md')]]
+    assert not any('--tta' in t for t in texts)

@@ -5,7 +5,7 @@ import os
 import os.path as osp
 
 from mmdet.evaluation import DumpDetResults
-from mmengine.config import Config, ConfigDict, DictAction
+from mmengine.config import Config, DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
@@ -49,9 +49,6 @@ def parse_args() -> argparse.Namespace:
         choices=['none', 'pytorch', 'slurm', 'mpi'],
         default='none',
         help='job launcher')
-    parser.add_argument('--tta', action='store_true',
-                        help='test-time augmentation (tta_model and '
-                        'tta_pipeline of the config)')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args()
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
@@ -105,14 +102,6 @@ def main() -> None:
 
     if args.show or args.show_dir:
         enable_visualization(cfg, args)
-
-    if args.tta:
-        if 'tta_model' not in cfg or 'tta_pipeline' not in cfg:
-            raise RuntimeError(
-                '--tta needs tta_model and tta_pipeline in the config, as '
-                "MMDetection's configs define them.")
-        cfg.model = ConfigDict(**cfg.tta_model, module=cfg.model)
-        cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
 
     setup_cpu_distributed(cfg)
     runner = (Runner.from_cfg(cfg) if 'runner_type' not in cfg else

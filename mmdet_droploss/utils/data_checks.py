@@ -295,9 +295,19 @@ def check_data_files(
         return
     source = f' of {config_path}' if config_path else ''
     lines = '\n'.join(f'  {line}' for line in missing)
+    # a config that inherits and sets only the variable `data_root`
+    top = cfg.get('data_root')
+    roots = {d.get('data_root') for k in dataloaders if cfg.get(k)
+             for _, d in _leaf_datasets(cfg[k].get('dataset') or {}, k)}
+    stale = (f"The config sets data_root='{top}', but its datasets read "
+             f'{sorted(roots - {top})}: a variable set in a config that '
+             "inherits does not reach the dataset dicts of its base; set "
+             "data_root (and metainfo) in each dataloader's dataset and the "
+             "evaluators' ann_file.\n"
+             if isinstance(top, str) and roots - {top} else '')
     raise FileNotFoundError(
         f'Dataset files{source} are missing (paths relative to '
-        f'{os.getcwd()}):\n{lines}\n'
+        f'{os.getcwd()}):\n{lines}\n{stale}'
         f'{DATA_DOC} describes the layout the configs expect (LVIS v1, LVIS '
         'v0.5, COCO format). For data elsewhere, point the config at it:\n'
         f'  --cfg-options {" ".join(overrides)}')

@@ -165,3 +165,49 @@ def test_a_failed_load_stops_every_rank(tmp_path, spawn_two):
 def test_the_machine_shared_class_is_a_subclass_of_the_dataset():
     from mmdet.datasets import LVISV1Dataset
     assert issubclass(MachineSharedLVISV1Dataset, LVISV1Dataset)
+
+
+def test_lvis_classes_are_the_files_names(tmp_path):
+    """A file of 20 categories: label k is named as its k-th category (was:
+    the k-th of LVIS's 1203 names); the full list keeps LVIS's names."""
+    from mmdet.datasets import LVISV1Dataset
+
+    from mmdet_droploss.datasets.synthetic_lvis import make_synthetic_lvis
+    root = tmp_path / 'twenty'
+    paths = make_synthetic_lvis(str(root), seed=0, num_train=4, num_val=2,
+                                image_size=96, num_active=20,
+                                only_active=True)
+    with open(paths['train']) as f:
+        names = tuple(c['name'] for c in json.load(f)['categories'])
+    dataset = build('MachineSharedLVISV1Dataset', str(root))
+    assert dataset.metainfo['classes'] == names
+    assert names != LVISV1Dataset.METAINFO['classes'][:20]
+
+
+def test_full_lvis_names_are_unchanged(tiny_lvis):
+    from mmdet.datasets import LVISV1Dataset
+    dataset = build('MachineSharedLVISV1Dataset', tiny_lvis['root'])
+    assert dataset.metainfo['classes'] == LVISV1Dataset.METAINFO['classes']
+
+
+@pytest.mark.parametrize('kind, classes, message', [
+    ('MachineSharedCocoDataset', ('class_0', 'clas_1', 'class_2'),
+     "metainfo classes ['clas_1'] are not categories of the annotation "
+     'file'),
+    ('MachineSharedLVISV1Dataset', ('a', 'b'),
+     "metainfo classes (2, starting ['a', 'b']) are not the file's"),
+])
+def test_classes_the_file_lacks_are_named(tiny_lvis, tmp_path, kind,
+                                          classes, message):
+    root, ann_file = tiny_lvis['root'], 'annotations/lvis_v1_train.json'
+    if kind == 'MachineSharedCocoDataset':
+        from mmdet_droploss.datasets.synthetic_lvis import make_synthetic_coco
+        root, ann_file = str(tmp_path / 'coco'), \
+            'annotations/instances_train.json'
+        make_synthetic_coco(root, [f'class_{i}' for i in range(3)],
+                            num_train=4, num_val=2, image_size=96)
+    with pytest.raises(RuntimeError) as error:
+        build(kind, root, ann_file=ann_file,
+              metainfo=dict(classes=classes))
+    assert message in str(error.value)
+    assert 'Fix:' in str(error.value)

@@ -63,3 +63,26 @@ def test_package_import_names_a_real_mismatch(tmp_path):
     assert 'mmdet_droploss cannot run on this stack' in proc.stderr
     assert 'mmcv 2.2.0 is installed, but mmdet 3.3.0' in proc.stderr
     assert 'AssertionError' not in proc.stderr
+
+
+@pytest.mark.parametrize('config, weights', [
+    ('configs/droploss_r50_lvis.py', 'torchvision://resnet50'),
+    ('configs/droploss_r101_lvis.py', 'torchvision://resnet101'),
+])
+def test_missing_torchvision_is_named_before_training(config, weights,
+                                                      monkeypatch):
+    from pathlib import Path
+
+    from mmengine.config import Config
+
+    from mmdet_droploss.utils import check_pretrained
+    cfg = Config.fromfile(str(Path(__file__).parents[2] / config))
+    # an import of torchvision fails, as beside the CPU torch 2.13
+    monkeypatch.setitem(sys.modules, 'torchvision', None)
+    with pytest.raises(ImportError) as error:
+        check_pretrained(cfg.model)
+    message = str(error.value)
+    for part in (f"starts from ['{weights}']", 'pip install the '
+                 'torchvision of this torch',
+                 'model.backbone.init_cfg.checkpoint='):
+        assert part in message

@@ -112,12 +112,11 @@ class DropLossBBoxHead(Shared2FCBBoxHead):
             rows = self.fc_cls.weight.size(0)
             if key in state_dict and state_dict[key].size(0) != rows:
                 theirs = state_dict[key].size(0)
-                kind = (f'a softmax classifier: {theirs - 1} classes and '
-                        'background' if theirs == rows + 1 else
-                        f'{theirs} outputs')
+                kind = (f' (a softmax classifier: {theirs - 1} classes '
+                        'and background)' if theirs == rows + 1 else '')
                 print_log(
                     f'Checkpoint classifier {prefix}fc_cls has {theirs} '
-                    f'outputs ({kind}), but {type(self).__name__} has '
+                    f'outputs{kind}, but {type(self).__name__} has '
                     f'{rows} sigmoid outputs: {prefix}fc_cls.weight and '
                     f'.bias are not loaded and keep their initialisation '
                     f'(prior bias); all other weights load. Fine for '

@@ -65,7 +65,6 @@ def main() -> None:
     args = parse_args()
     cfg = load_config(args.config, args.launcher, args.cfg_options,
                       args.work_dir)
-    check_pretrained(cfg.model)
     # the runner validates only when all three are set
     validates = all(
         cfg.get(k) for k in ('val_cfg', 'val_dataloader', 'val_evaluator'))
@@ -77,7 +76,8 @@ def main() -> None:
                 (['val_dataloader'] if validates else []),
                 evaluators=['val_evaluator'] if validates else [],
                 config_path=args.config)
-    except FileNotFoundError as error:
+        check_pretrained(cfg.model)
+    except (FileNotFoundError, ImportError) as error:
         # the message says all there is to say; no traceback
         raise SystemExit(f'tools/train.py: {error}') from None
 

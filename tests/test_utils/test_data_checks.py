@@ -387,7 +387,9 @@ def test_no_data_check_opts_out(tmp_path, tool):
         args.append(str(tmp_path / 'epoch_12.pth'))
     proc = run_tool(
         args + ['--no-data-check', '--work-dir', str(tmp_path / 'work'),
-                '--cfg-options', f'train_dataloader.dataset.data_root={root}',
+                # random weights: no torchvision:// ImageNet weights offline
+                '--cfg-options', 'model.backbone.init_cfg=None',
+                f'train_dataloader.dataset.data_root={root}',
                 f'val_dataloader.dataset.data_root={root}',
                 f'test_dataloader.dataset.data_root={root}',
                 f'val_evaluator.ann_file={root}/annotations/v.json',

@@ -275,6 +275,18 @@ def assign_looks(rng: np.random.Generator, num_categories: int,
     return all_looks[np.concatenate([frequent, common, rare])]
 
 
+def random_looks(rng: np.random.Generator, num_categories: int) -> np.ndarray:
+    """A distinct (shape, colour, texture) for each category, at random.
+
+    Returns:
+        np.ndarray: (num_categories, 3) int64 indices into :data:`SHAPES`,
+        :data:`COLOURS` and :data:`TEXTURES`.
+    """
+    grid = (len(SHAPES), len(COLOURS), len(TEXTURES))
+    picked = rng.permutation(np.prod(grid))[:num_categories]
+    return np.stack(np.unravel_index(picked, grid), axis=1)
+
+
 def make_lvis_like(out_dir: str,
                    seed: int = 0,
                    num_categories: int = 200,
@@ -286,7 +298,8 @@ def make_lvis_like(out_dir: str,
                    num_train: int = 1400,
                    max_cats_per_image: int = 8,
                    max_judged: int = 6,
-                   image_size: int = 160) -> Dict[str, str]:
+                   image_size: int = 160,
+                   lookalike: bool = True) -> Dict[str, str]:
     """Write an LVIS v1-format dataset with LVIS's long-tail shape.
 
     Its defaults are the ``lvis-like`` preset of
@@ -311,6 +324,9 @@ def make_lvis_like(out_dir: str,
             image.
         max_judged (int): Most judged categories per validation image.
         image_size (int): Side of the square images.
+        lookalike (bool): Give each rare category a look one attribute away
+            from a frequent one's (:func:`assign_looks`); False: every
+            category a distinct look drawn at random.
 
     Returns:
         Dict[str, str]: Paths of the ``train`` and ``val`` annotation files.
@@ -329,7 +345,8 @@ def make_lvis_like(out_dir: str,
     counts = lvis_like_image_counts(num_categories, num_rare, num_frequent,
                                     rare_max, common_max, frequent_max)
     # category k (0-based rank, most frequent first) gets a look and an id
-    looks = assign_looks(rng, num_categories, num_rare, num_frequent)
+    looks = assign_looks(rng, num_categories, num_rare, num_frequent) \
+        if lookalike else random_looks(rng, num_categories)
     cat_ids = np.sort(
         rng.choice(len(LVISV1Dataset.METAINFO['classes']), num_categories,
                    replace=False)) + 1
@@ -379,3 +396,36 @@ def make_lvis_like(out_dir: str,
 
     return write_lvis_files(out_dir, splits, categories,
                             'synthetic LVIS-like (mmdet-droploss)')
+
+
+def make_lvis_regime(out_dir: str,
+                     seed: int = 0,
+                     num_train: int = 10_000,
+                     lookalike: bool = False) -> Dict[str, str]:
+    """The ``lvis-regime`` preset: LVIS v1's imbalance at 200 categories.
+
+    What the ``lvis-like`` preset lacks: many training images per image of
+    a rare category (2,600 at 10,000 images; LVIS v1: about 22,000) and a
+    tail set that holds a small share of the instances (about 6% at
+    ``lambda_ = (num_train // 100 + 0.5) / num_train``, which makes the rare
+    and common groups the tail; LVIS v1 at 0.00177: 8.6%). 50 rare (1-10
+    images, 25%), 80 common and 70 frequent categories, the most frequent
+    in 15% of the images; looks drawn at random unless ``lookalike``.
+
+    Args:
+        out_dir (str): Output folder.
+        seed (int): Random seed.
+        num_train (int): Training images; the common / frequent threshold
+            is ``num_train // 100`` images (100 at 10,000, LVIS's).
+        lookalike (bool): Rare categories one attribute away from frequent
+            ones (the ``lvis-like`` construction).
+
+    Returns:
+        Dict[str, str]: Paths of the ``train`` and ``val`` annotation files.
+    """
+    return make_lvis_like(
+        out_dir, seed=seed, num_categories=200, num_rare=50,
+        num_frequent=70, rare_max=10, common_max=num_train // 100,
+        frequent_max=int(0.15 * num_train), num_train=num_train,
+        max_cats_per_image=8, max_judged=6, image_size=160,
+        lookalike=lookalike)

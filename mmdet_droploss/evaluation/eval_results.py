@@ -5,7 +5,7 @@ import argparse
 import csv
 import glob
 import os.path as osp
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -193,7 +193,7 @@ def seed_runs(work_dir: str, protocol: str) -> Dict[str, Dict[int, dict]]:
 
 def multi_seed_tables(runs: Dict[str, Dict[int, dict]],
                       baseline: str,
-                      iou_types: Sequence[str] = ('bbox', 'segm'),
+                      iou_types: Optional[Sequence[str]] = None,
                       keys: Sequence[str] = GROUP_KEYS) -> str:
     """Two Markdown tables of a multi-seed experiment, in AP points.
 
@@ -205,7 +205,8 @@ def multi_seed_tables(runs: Dict[str, Dict[int, dict]],
     Args:
         runs (Dict[str, Dict[int, dict]]): Output of :func:`seed_runs`.
         baseline (str): The method the differences are taken to.
-        iou_types (Sequence[str]): IoU types to show.
+        iou_types (Sequence[str], optional): IoU types to show; None:
+            those of 'bbox' and 'segm' that every run has.
         keys (Sequence[str]): Numbers to show.
 
     Returns:
@@ -214,6 +215,9 @@ def multi_seed_tables(runs: Dict[str, Dict[int, dict]],
     if baseline not in runs:
         raise KeyError(f'No {baseline!r} runs to compare with; the methods '
                        f'are {sorted(runs)}. Pass one with --baseline.')
+    if iou_types is None:
+        iou_types = [t for t in ('bbox', 'segm') if all(
+            t in r for by_seed in runs.values() for r in by_seed.values())]
     columns = [(t, k) for t in iou_types for k in keys]
     header = '| method | seeds | ' + ' | '.join(f'{t} {k}'
                                                 for t, k in columns) + ' |'

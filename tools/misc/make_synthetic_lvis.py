@@ -3,16 +3,18 @@
 
 Without ``--preset``: the small dataset of the demo and the tests, shaped by
 the options. ``--preset lvis-like``: 200 categories with LVIS's frequency
-groups, judging and look-alike categories
-(``mmdet_droploss.datasets.lvis_like``); only ``--out`` and ``--seed`` apply.
+groups, judging and look-alike categories; ``--preset lvis-regime``: LVIS
+v1's imbalance (10,000 images, 25% rare categories, a tail of 6% of the
+instances), looks at random (``mmdet_droploss.datasets.lvis_like``). With a
+preset only ``--out``, ``--seed`` and ``--looks`` apply.
 """
 import argparse
 
-from mmdet_droploss.datasets.lvis_like import make_lvis_like
+from mmdet_droploss.datasets.lvis_like import make_lvis_like, make_lvis_regime
 from mmdet_droploss.datasets.synthetic_lvis import make_synthetic_lvis
 
 # a preset is a function of (out, seed) with the shape in its defaults
-PRESETS = {'lvis-like': make_lvis_like}
+PRESETS = {'lvis-like': make_lvis_like, 'lvis-regime': make_lvis_regime}
 # options of make_synthetic_lvis; left out, its defaults apply
 SHAPE_OPTIONS = ('num_train', 'num_val', 'image_size', 'num_active',
                  'max_objects', 'zipf_exponent', 'rare_max', 'common_max',
@@ -26,6 +28,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--preset', choices=sorted(PRESETS),
                         help='a fixed shape; the options below do not apply')
+    parser.add_argument('--looks', choices=['random', 'lookalike'],
+                        help="a preset's looks: each rare category one "
+                        'attribute from a frequent one (lookalike; the '
+                        "lvis-like preset's default) or at random (the "
+                        "lvis-regime preset's)")
     parser.add_argument('--num-train', type=int)
     parser.add_argument('--num-val', type=int)
     parser.add_argument('--image-size', type=int)
@@ -55,8 +62,12 @@ def main() -> None:
                 f'--preset {args.preset} fixes the data\'s shape; drop '
                 + ', '.join('--' + k.replace('_', '-') for k in given)
                 + ' or drop --preset.')
-        paths = PRESETS[args.preset](args.out, seed=args.seed)
+        looks = {} if args.looks is None else dict(
+            lookalike=args.looks == 'lookalike')
+        paths = PRESETS[args.preset](args.out, seed=args.seed, **looks)
     else:
+        if args.looks is not None:
+            raise SystemExit('--looks applies to a --preset only.')
         paths = make_synthetic_lvis(args.out, seed=args.seed, **given)
     for split, path in paths.items():
         print(f'{split}: {path}')

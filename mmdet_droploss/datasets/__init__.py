@@ -15,13 +15,15 @@ from .machine_shared import MachineSharedMixin
 from .machine_shared_coco import MachineSharedCocoDataset
 from .machine_shared_lvis_v05 import MachineSharedLVISV05Dataset
 from .machine_shared_lvis_v1 import MachineSharedLVISV1Dataset
+from .repeat_factor_sampler import RepeatFactorSampler, repeat_factors
 from .transforms import CheckedLoadImageFromFile
 
 __all__ = [
     'CheckedLoadImageFromFile', 'MachineSharedCocoDataset',
     'MachineSharedLVISV05Dataset', 'MachineSharedLVISV1Dataset',
-    'MachineSharedMixin', 'count_category_images',
+    'MachineSharedMixin', 'RepeatFactorSampler', 'count_category_images',
     'frequencies_from_annotations', 'frequencies_from_dataset',
     'iter_lvis_scale_detections', 'load_annotation_file',
-    'load_category_freq', 'lvis_scale_detections', 'make_lvis_scale'
+    'load_category_freq', 'lvis_scale_detections', 'make_lvis_scale',
+    'repeat_factors'
 ]

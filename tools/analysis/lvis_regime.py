@@ -7,6 +7,8 @@
     # retrain the classifier with the loss of CONFIG's bbox_head
     python tools/analysis/lvis_regime.py classifier CONFIG STAGE1.pth \\
         CACHE.pt OUT.pth --seed S
+    # the protocol's regime checks of the finished runs
+    python tools/analysis/lvis_regime.py checks WORK_DIR CACHE.pt TRAIN.json
 
 ``cache`` runs the stage-1 detector (frozen, BN in eval mode) over the
 training set as its training would: the RPN's proposals (``rpn_proposal``
@@ -22,6 +24,7 @@ category's summed positive and background gradient (as
 ``ClsGradientStatsHook``).
 """
 import argparse
+import glob
 import json
 import os.path as osp
 import time
@@ -160,6 +163,36 @@ def classifier(config: str, checkpoint: str, cache_file: str, out: str,
     print(f'{total} iterations in {seconds:.0f} s: {out}')
 
 
+def checks(work_dir: str, cache_file: str, ann_file: str) -> None:
+    """Print the protocol's regime checks of the finished runs."""
+    with open(ann_file) as f:
+        cats = json.load(f)['categories']
+    freq = np.array([c['frequency'] for c in cats])
+    tail = np.array([c['frequency'] in 'rc' for c in cats])
+    labels = torch.cat([b['labels'] for b in torch.load(cache_file)]).long()
+    fg = labels[labels < len(cats)]
+    share = float(torch.from_numpy(tail)[fg].float().mean())
+    print(f'tail share of the sampled foreground RoIs: {share:.4f}')
+    print('| seed | DropLoss mean r | r / tail share | sigmoid rare '
+          'bg / pos gradient | sigmoid bbox APr / APf |')
+    print('|---|---|---|---|---|')
+    for seed_dir in sorted(glob.glob(osp.join(work_dir, 'seed*'))):
+        with open(osp.join(seed_dir, 'droploss', 'classifier.stats.json')) \
+                as f:
+            r = json.load(f)['mean_keep_ratio']
+        with open(osp.join(seed_dir, 'sigmoid', 'classifier.stats.json')) \
+                as f:
+            stats = json.load(f)
+        rare = freq == 'r'
+        ratio = (np.array(stats['neg_bg'])[rare].sum() /
+                 np.array(stats['pos'])[rare].sum())
+        with open(osp.join(seed_dir, 'sigmoid', 'standard.eval.json')) as f:
+            bbox = json.load(f)['bbox']
+        print(f'| {osp.basename(seed_dir)[4:]} | {r:.4f} | {r / share:.2f} '
+              f'| {ratio:.1f} | {100 * bbox["APr"]:.1f} / '
+              f'{100 * bbox["APf"]:.1f} |')
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     sub = parser.add_subparsers(dest='command', required=True)
@@ -179,8 +212,14 @@ def main() -> None:
     p.add_argument('--epochs', type=int, default=20,
                    help='passes over the cached batches')
     p.add_argument('--lr', type=float, default=0.02)
+    p = sub.add_parser('checks', help='print the regime checks')
+    p.add_argument('work_dir', help='the folder of lvis_regime.sh')
+    p.add_argument('cache', help='the file of the cache command')
+    p.add_argument('ann_file', help='the training annotations')
     args = parser.parse_args()
-    if args.command == 'cache':
+    if args.command == 'checks':
+        checks(args.work_dir, args.cache, args.ann_file)
+    elif args.command == 'cache':
         cache(args.config, args.checkpoint, args.out, args.passes, args.seed)
     else:
         classifier(args.config, args.checkpoint, args.cache, args.out,

@@ -74,3 +74,15 @@ for protocol in standard fixed; do
         --protocol "$protocol" --baseline sigmoid \
         --out "$WORK_DIR/table_$protocol.md"
 done
+"$PYTHON" tools/analysis/lvis_regime.py checks "$WORK_DIR" \
+    "$WORK_DIR/cache.pt" "$DATA/annotations/lvis_v1_train.json" \
+    | tee "$WORK_DIR/checks.md"
+names=() files=()
+for seed in $SEEDS; do
+    for arm in $ARMS; do
+        names+=("$arm s$seed") files+=("$WORK_DIR/seed$seed/$arm/standard.eval.json")
+    done
+done
+"$PYTHON" tools/analysis/plot_pareto.py "${files[@]}" --names "${names[@]}" \
+    --iou-type bbox --title 'LVIS regime, standard protocol (bbox)' \
+    --out "$WORK_DIR/lvis_regime_pareto.png"

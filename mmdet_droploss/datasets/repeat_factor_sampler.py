@@ -1,0 +1,93 @@
+# Copyright (c) mmdet-droploss contributors. All rights reserved.
+import math
+from typing import Iterator, Optional
+
+import numpy as np
+import torch
+from mmdet.registry import DATA_SAMPLERS
+from mmengine.dataset import DefaultSampler
+
+
+def repeat_factors(dataset, oversample_thr: float) -> np.ndarray:
+    """Each image's repeat factor, as detectron2 computes it.
+
+    ``f_c`` is the share of the dataset's images that hold category ``c``;
+    ``r_c = max(1, sqrt(t / f_c))``; an image's factor is the largest
+    ``r_c`` of its categories (1 for an image without any).
+
+    Args:
+        dataset: A dataset with ``get_cat_ids(idx)`` (MMDetection's).
+        oversample_thr (float): The threshold ``t``.
+
+    Returns:
+        np.ndarray: float64 factors of shape (len(dataset), ).
+    """
+    cats = [set(dataset.get_cat_ids(i)) for i in range(len(dataset))]
+    counts: dict = {}
+    for image_cats in cats:
+        for c in image_cats:
+            counts[c] = counts.get(c, 0) + 1
+    rep = {c: max(1.0, math.sqrt(oversample_thr * len(cats) / n))
+           for c, n in counts.items()}
+    return np.array([max((rep[c] for c in image_cats), default=1.0)
+                     for image_cats in cats])
+
+
+@DATA_SAMPLERS.register_module()
+class RepeatFactorSampler(DefaultSampler):
+    """Repeat-factor sampling as detectron2's ``RepeatFactorTrainingSampler``
+    (the authors' RFS): each epoch an image is taken ``floor(r_i)`` times
+    plus once more with probability ``r_i - floor(r_i)``, drawn anew from
+    (seed, epoch), the same on every rank; then the list is shuffled and
+    split across ranks as ``DefaultSampler`` splits it.
+
+    MMDetection's ``ClassBalancedDataset`` takes ``ceil(r_i)`` instead, so an
+    image with ``r_i = 1.1`` is seen twice every epoch. The epoch's length
+    varies from epoch to epoch around ``sum(r_i)``.
+
+    Args:
+        dataset: The dataset (``get_cat_ids`` per index).
+        oversample_thr (float): The threshold ``t`` of :func:`repeat_factors`
+            (the authors' 0.0005 on LVIS v1, MMDetection's 0.001).
+        shuffle (bool): Shuffle each epoch's list. Defaults to True.
+        seed (int, optional): The same on every rank; None draws one and
+            shares it (as ``DefaultSampler``).
+    """
+
+    def __init__(self,
+                 dataset,
+                 oversample_thr: float,
+                 shuffle: bool = True,
+                 seed: Optional[int] = None) -> None:
+        if not 0 < oversample_thr <= 1:
+            raise ValueError('oversample_thr must lie in (0, 1] (a share of '
+                             f'the images), got {oversample_thr!r}.')
+        super().__init__(dataset, shuffle=shuffle, seed=seed, round_up=True)
+        self.repeat_factors = repeat_factors(dataset, oversample_thr)
+        self._drawn = (None, None)  # (epoch, its indices)
+
+    def epoch_indices(self) -> torch.Tensor:
+        """The epoch's images before the split across ranks."""
+        if self._drawn[0] != self.epoch:
+            g = torch.Generator()
+            g.manual_seed(self.seed + self.epoch)
+            r = torch.from_numpy(self.repeat_factors)
+            extra = torch.rand(len(r), generator=g, dtype=torch.float64)
+            counts = r.floor() + (extra < r - r.floor())
+            indices = torch.repeat_interleave(
+                torch.arange(len(r)), counts.long())
+            if self.shuffle:
+                indices = indices[torch.randperm(len(indices), generator=g)]
+            self._drawn = (self.epoch, indices)
+        return self._drawn[1]
+
+    def __iter__(self) -> Iterator[int]:
+        indices = self.epoch_indices().tolist()
+        # as DefaultSampler: repeat the head to an even split
+        total = len(self) * self.world_size
+        indices = (indices * (total // len(indices) + 1))[:total]
+        return iter(indices[self.rank:total:self.world_size])
+
+    def __len__(self) -> int:
+        """The number of samples of this rank in the current epoch."""
+        return math.ceil(len(self.epoch_indices()) / self.world_size)

@@ -4,9 +4,10 @@
 _base_ = './droploss_r50_90k_lvis.py'
 
 train_dataloader = dict(
-    dataset=dict(
+    sampler=dict(
         _delete_=True,
-        type='ClassBalancedDataset',
-        # the authors' repeat-factor threshold (mmdet's LVIS default: 1e-3)
-        oversample_thr=0.0005,
-        dataset={{_base_.train_dataloader.dataset}}))
+        # detectron2's RepeatFactorTrainingSampler (the authors'): repeat
+        # factors rounded at random anew each epoch, not ClassBalancedDataset's
+        # ceil; the authors' threshold (mmdet's LVIS default: 1e-3)
+        type='RepeatFactorSampler',
+        oversample_thr=0.0005))

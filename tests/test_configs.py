@@ -59,7 +59,7 @@ def test_configs_are_discovered():
     ('droploss_r50_lvis.py', 'drop', 'MachineSharedLVISV1Dataset'),
     ('droploss_r50_rfs_lvis.py', 'drop', 'ClassBalancedDataset'),
     ('droploss_r50_90k_lvis.py', 'drop', 'MachineSharedLVISV1Dataset'),
-    ('droploss_r50_rfs_90k_lvis.py', 'drop', 'ClassBalancedDataset'),
+    ('droploss_r50_rfs_90k_lvis.py', 'drop', 'RepeatFactorSampler'),
     ('baselines/sigmoid_r50_lvis.py', 'bce', 'MachineSharedLVISV1Dataset'),
     ('baselines/eql_r50_lvis.py', 'eql', 'MachineSharedLVISV1Dataset'),
 ])
@@ -68,9 +68,15 @@ def test_settings(path, mode, sampler):
     loss = cfg.model.roi_head.bbox_head.loss_cls
     assert loss.get('mode', 'drop') == mode
     assert loss.lambda_ == 0.00177
-    assert cfg.train_dataloader.dataset.type == sampler
+    loader = cfg.train_dataloader
+    if sampler == 'RepeatFactorSampler':
+        assert loader.sampler.type == sampler
+        assert loader.sampler.oversample_thr == 0.0005
+        assert loader.dataset.type == 'MachineSharedLVISV1Dataset'
+        return
+    assert loader.dataset.type == sampler
     if sampler == 'ClassBalancedDataset':
-        assert cfg.train_dataloader.dataset.oversample_thr == 0.0005
+        assert loader.dataset.oversample_thr == 0.0005
 
 
 @pytest.mark.parametrize('path', [
@@ -81,7 +87,8 @@ def test_authors_90k_schedule_counts_iterations(path):
     cfg = Config.fromfile(str(CONFIG_DIR / path))
     assert cfg.train_cfg == dict(
         type='IterBasedTrainLoop', max_iters=90000, val_interval=10000)
-    assert cfg.train_dataloader.sampler.type == 'InfiniteSampler'
+    assert cfg.train_dataloader.sampler.type == (
+        'RepeatFactorSampler' if 'rfs' in path else 'InfiniteSampler')
     assert cfg.default_hooks.checkpoint.by_epoch is False
     assert cfg.default_hooks.checkpoint.interval == 10000
     assert cfg.log_processor.by_epoch is False

@@ -176,6 +176,7 @@ def checks(work_dir: str, cache_file: str, ann_file: str) -> None:
     print('| seed | DropLoss mean r | r / tail share | sigmoid rare '
           'bg / pos gradient | sigmoid bbox APr / APf |')
     print('|---|---|---|---|---|')
+    rows = []
     for seed_dir in sorted(glob.glob(osp.join(work_dir, 'seed*'))):
         with open(osp.join(seed_dir, 'droploss', 'classifier.stats.json')) \
                 as f:
@@ -191,6 +192,15 @@ def checks(work_dir: str, cache_file: str, ann_file: str) -> None:
         print(f'| {osp.basename(seed_dir)[4:]} | {r:.4f} | {r / share:.2f} '
               f'| {ratio:.1f} | {100 * bbox["APr"]:.1f} / '
               f'{100 * bbox["APf"]:.1f} |')
+        rows.append((osp.basename(seed_dir)[4:], stats))
+    # where the sigmoid arm's discouraging gradient comes from, per group
+    print('\n| seed | sigmoid, r / c / f: foreground-negative / positive '
+          'gradient | background / positive gradient |\n|---|---|---|')
+    for seed, stats in rows:
+        pos, fg, bg = (np.array(stats[k]) for k in ('pos', 'neg_fg', 'neg_bg'))
+        ratios = [' / '.join(f'{a[freq == g].sum() / pos[freq == g].sum():.2f}'
+                             for g in 'rcf') for a in (fg, bg)]
+        print(f'| {seed} | {ratios[0]} | {ratios[1]} |')
 
 
 def main() -> None:

@@ -20,7 +20,7 @@ model = dict(
             # instances), as 0.00177 picks 73% of LVIS v1's holding 8.6%
             loss_cls=dict(lambda_=0.0101))),
     # LVIS's standard protocol: each image's 300 best detections above
-    # 0.0001 (Fixed AP, uncapped: lvis_regime_fixed_ap.py)
+    # 0.0001 (Fixed AP, uncapped: FIXED in tools/analysis/lvis_regime.sh)
     test_cfg=dict(rcnn=dict(max_per_cls=None, max_per_img=300)))
 
 train_dataloader = dict(dataset=dict(data_root=data_root))

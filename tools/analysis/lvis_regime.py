@@ -10,17 +10,17 @@
     # the protocol's regime checks of the finished runs
     python tools/analysis/lvis_regime.py checks WORK_DIR CACHE.pt TRAIN.json
 
-``cache`` runs the stage-1 detector (frozen, BN in eval mode) over the
-training set as its training would: the RPN's proposals (``rpn_proposal``
-settings), MMDetection's assigner and sampler, and keeps each sampled RoI's
-shared-FC feature and label target, one record per batch. ``classifier``
-re-initialises ``fc_cls`` (normal weights, the prior bias) and trains it
-alone on those records, a batch's RoIs together as on one GPU, with the
-``loss_cls`` module of ``CONFIG``'s ``bbox_head`` (the package's DropLoss,
-in its 'bce', 'eql' or 'drop' mode) called as MMDetection's ``BBoxHead``
-calls it; it writes the stage-1 checkpoint with the new classifier, and
-beside it ``OUT.stats.json``: the mean ``drop_keep_ratio`` and each
-category's summed positive and background gradient (as
+``cache`` runs the stage-1 detector (frozen, BN in eval mode) over the training
+set as its training would: the RPN's proposals (``rpn_proposal`` settings),
+MMDetection's assigner and sampler, and keeps each sampled RoI's shared-FC
+feature and label target, one record per batch. ``classifier`` re-initialises
+``fc_cls`` (normal weights, the prior bias) and trains it alone on those
+records, a batch's RoIs together as on one GPU, with the ``loss_cls`` module of
+``CONFIG``'s ``bbox_head`` (the package's DropLoss in its 'bce', 'eql' or
+'drop' mode, or a peer loss: Seesaw, EQLv2, federated, Gumbel) called as
+MMDetection's ``BBoxHead`` calls it; it writes the stage-1 checkpoint with the
+new classifier, and beside it ``OUT.stats.json``: the mean ``drop_keep_ratio``
+and each category's summed positive and background gradient (as
 ``ClsGradientStatsHook``).
 """
 import argparse
@@ -110,7 +110,7 @@ def classifier(config: str, checkpoint: str, cache_file: str, out: str,
     ann_file = osp.join(train.data_root, train.ann_file)
     with open(ann_file) as f:
         cat_ids = [c['id'] for c in json.load(f)['categories']]
-    if head.loss_cls.mode != 'bce':
+    if getattr(head.loss_cls, 'uses_category_freq', False):
         head.loss_cls.set_category_freq(
             frequencies_from_annotations(ann_file, cat_ids).tolist())
     batches = torch.load(cache_file)
@@ -136,15 +136,17 @@ def classifier(config: str, checkpoint: str, cache_file: str, out: str,
             loss = head.loss_cls(
                 score, batch['labels'].long(), weights,
                 avg_factor=max(float((weights > 0).sum()), 1.))
-            if isinstance(loss, dict):
-                keep_ratios.append(float(loss['drop_keep_ratio']))
-                loss = loss['loss_cls']
+            if isinstance(loss, dict):  # DropLoss's, Seesaw's
+                if 'drop_keep_ratio' in loss:
+                    keep_ratios.append(float(loss['drop_keep_ratio']))
+                loss = sum(v for k, v in loss.items() if 'loss' in k)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
             scheduler.step()
-            accumulate_cls_gradient(stats, score.grad,
-                                    batch['labels'].long())
+            if num_classes == head.num_classes:  # C outputs, no extra
+                accumulate_cls_gradient(stats, score.grad,
+                                        batch['labels'].long())
     seconds = time.perf_counter() - start
     state = torch.load(checkpoint, map_location='cpu')
     state['state_dict'].update({FC_CLS + k: v.detach().clone()
@@ -154,8 +156,9 @@ def classifier(config: str, checkpoint: str, cache_file: str, out: str,
     torch.save(state, out)
     with open(osp.splitext(out)[0] + '.stats.json', 'w') as f:
         json.dump(dict(
-            mode=head.loss_cls.mode, seed=seed, epochs=epochs,
-            iterations=total, lr=lr, seconds=round(seconds, 1),
+            loss=type(head.loss_cls).__name__,
+            mode=getattr(head.loss_cls, 'mode', None), seed=seed,
+            epochs=epochs, iterations=total, lr=lr, seconds=round(seconds, 1),
             mean_keep_ratio=float(np.mean(keep_ratios)) if keep_ratios
             else None,
             cat_ids=cat_ids, pos=stats[0].tolist(),

@@ -44,7 +44,7 @@ def build(config: str, reduce: bool, device: str, freq) -> torch.nn.Module:
         cfg.merge_from_dict(QUICK)
     model = MODELS.build(cfg.model)
     for loss in model.modules():
-        if isinstance(loss, DropLoss) and loss.mode != 'bce':
+        if isinstance(loss, DropLoss) and loss.uses_category_freq:
             loss.set_category_freq(freq)
     return model.to(device).train()
 

@@ -158,4 +158,4 @@ class CategoryFrequencyHook(Hook):
         if is_model_wrapper(model):
             model = model.module
         return [(name, m) for name, m in model.named_modules()
-                if isinstance(m, DropLoss) and m.mode != 'bce']
+                if isinstance(m, DropLoss) and m.uses_category_freq]

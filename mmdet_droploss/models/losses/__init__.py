@@ -5,8 +5,12 @@ from .drop_loss_ops import (
     drop_keep_ratio,
     drop_loss_weight,
 )
+from .eqlv2_loss import EQLv2Loss
+from .federated_loss import FederatedLoss, federated_classes
+from .gumbel_loss import GumbelLoss, gumbel_activation, gumbel_loss
 
 __all__ = [
     'DropLoss', 'drop_loss', 'drop_loss_weight', 'drop_keep_ratio',
-    'WeightedSigmoidBCE'
+    'WeightedSigmoidBCE', 'EQLv2Loss', 'FederatedLoss', 'federated_classes',
+    'GumbelLoss', 'gumbel_loss', 'gumbel_activation'
 ]

@@ -198,29 +198,39 @@ class DropLoss(nn.Module):
         return self._freq_set
 
     @property
+    def uses_category_freq(self) -> bool:
+        """bool: Whether the loss needs the category frequencies."""
+        return self.mode != 'bce'
+
+    @property
     def needs_category_freq(self) -> bool:
-        """bool: Whether the mode uses frequencies and they are unset."""
-        return self.mode != 'bce' and not self._freq_set
+        """bool: Whether the loss uses frequencies and they are unset."""
+        return self.uses_category_freq and not self._freq_set
+
+    def require_category_freq(self) -> None:
+        """Raise the error that says how to give unset frequencies."""
+        name = type(self).__name__
+        if not self.needs_category_freq:
+            return
+        if isinstance(self.named_freq, FrequencyTable):
+            raise RuntimeError(
+                f'{name} was given the {self.named_freq.source}, which is '
+                'keyed by category id; add dict(type="CategoryFrequencyHook")'
+                " to custom_hooks to map it into the training dataset's "
+                'label order.')
+        raise RuntimeError(
+            f'{name} has no category frequencies. Give them in the config '
+            '(model.roi_head.bbox_head.loss_cls.category_freq = a list or a '
+            'JSON file from tools/misc/export_category_freq.py), or add '
+            'dict(type="CategoryFrequencyHook") to custom_hooks to compute '
+            'them from the training set.')
 
     @property
     def tail_mask(self) -> Tensor:
         """Tensor: Boolean (C, ) mask of the tail set ``f_j < lambda_``."""
         if self.mode == 'bce':
             return torch.zeros_like(self._tail_mask)
-        if self.needs_category_freq:
-            if isinstance(self.named_freq, FrequencyTable):
-                raise RuntimeError(
-                    f'DropLoss was given the '
-                    f'{self.named_freq.source}, which is keyed by '
-                    'category id; add dict(type="CategoryFrequencyHook") to '
-                    "custom_hooks to map it into the training dataset's "
-                    'label order.')
-            raise RuntimeError(
-                'DropLoss has no category frequencies. Give them in the '
-                'config (model.roi_head.bbox_head.loss_cls.category_freq = '
-                'a list or a JSON file from tools/misc/export_category_freq'
-                '.py), or add dict(type="CategoryFrequencyHook") to '
-                'custom_hooks to compute them from the training set.')
+        self.require_category_freq()
         return self._tail_mask
 
     @property

@@ -19,11 +19,12 @@ class DropLossBBoxHead(Shared2FCBBoxHead):
 
     The classifier has no background logit (its loss, e.g. ``DropLoss``,
     sets the channels and the activation), and its bias starts at
-    ``-log((1 - p) / p)`` so that every category begins with score about
-    ``p``, whatever the predictor (``nn.Linear`` or ``NormedLinear``). Its
-    loss is computed at every iteration, also when the batch has no RoI
-    (MMDetection's ``BBoxHead`` then skips it), so that with
-    ``sync_stats=True`` every rank joins DropLoss's collective.
+    ``-log((1 - p) / p)`` (or the inverse of the loss's activation) so that
+    every category begins with score about ``p``, whatever the predictor
+    (``nn.Linear`` or ``NormedLinear``). Its loss is computed at every
+    iteration, also when the batch has no RoI (MMDetection's ``BBoxHead``
+    then skips it), so that every rank joins a loss's collective
+    (DropLoss's ``sync_stats=True``, EQLv2's statistics).
 
     At test time, ``test_cfg.rcnn.max_per_cls`` (optional) keeps at most
     that many detections of each class per image (the highest scoring,
@@ -92,11 +93,15 @@ class DropLossBBoxHead(Shared2FCBBoxHead):
         return losses
 
     def init_weights(self) -> None:
-        """Initialise as MMDetection does, then set the prior bias."""
+        """Initialise as MMDetection does, then set the prior bias: the
+        loss's ``prior_logit`` (the inverse of its activation, e.g.
+        ``GumbelLoss``'s) where it has one, else the sigmoid's."""
         super().init_weights()
         if self.with_cls and self.fc_cls.bias is not None:
+            prior_logit = getattr(self.loss_cls, 'prior_logit',
+                                  bias_init_with_prob)
             nn.init.constant_(self.fc_cls.bias,
-                              bias_init_with_prob(self.cls_prior_prob))
+                              prior_logit(self.cls_prior_prob))
 
     def _load_from_state_dict(self, state_dict: dict, prefix: str, *args,
                               **kwargs) -> None:

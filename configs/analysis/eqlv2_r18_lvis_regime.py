@@ -1,0 +1,7 @@
+# The LVIS-regime experiment's EQLv2 arm (configs/baselines/eqlv2_r50_lvis.py).
+_base_ = './droploss_r18_lvis_regime.py'
+
+model = dict(
+    roi_head=dict(
+        bbox_head=dict(
+            loss_cls=dict(_delete_=True, type='EQLv2Loss', num_classes=200))))

@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Callable, Iterator, List
 
+import numpy as np
 import pytest
 import torch.distributed as dist
 import torch.multiprocessing as mp
@@ -48,6 +49,83 @@ def tiny_lvis(tmp_path_factory) -> dict:
         str(root), seed=0, num_train=8, num_val=4, image_size=96,
         num_active=12, max_objects=4)
     return dict(root=str(root), **paths)
+
+
+def informative_lvis_gt(seed: int = 0, num_images: int = 12) -> dict:
+    """A small LVIS v1-format validation set (annotations only) on which
+    every LVIS number can lie strictly between 0 and 1: 12 categories, 4
+    of each frequency group, on images of about 300 px with small (area
+    < 32^2), medium and large (> 96^2) polygons."""
+    from mmdet_droploss.datasets.synthetic_lvis import (
+        image_record,
+        object_polygon,
+        polygon_annotation,
+    )
+    rng = np.random.default_rng(seed)
+    counts = dict(r=(1, 11), c=(11, 101), f=(101, 1001))  # training images
+    categories = []
+    for i, freq in enumerate('rrrrccccffff'):
+        name = f'shape_{i + 1}'
+        image_count = int(rng.integers(*counts[freq]))
+        categories.append(dict(
+            id=i + 1, name=name, synset=f'{name}.n.01', synonyms=[name],
+            frequency=freq, image_count=image_count,
+            instance_count=image_count + int(rng.integers(0, 50))))
+    cat_ids = [c['id'] for c in categories]
+    # radii whose ellipses (axes ratio 0.5-0.9), squares, pentagons and
+    # hexagons are small (at most 636 px), medium (1231-7069 px) or large
+    # (at least 10053 px)
+    radii = [(5, 15), (28, 50), (80, 105)]
+    images, anns = [], []
+    for img_id in range(1, num_images + 1):
+        width, height = rng.integers(288, 321, size=2).tolist()
+        present = set()
+        for _ in range(int(rng.integers(3, 7))):
+            cat = int(rng.choice(cat_ids))
+            radius = rng.uniform(*radii[int(rng.integers(3))])
+            cx = rng.uniform(radius + 1, width - radius - 1)
+            cy = rng.uniform(radius + 1, height - radius - 1)
+            poly = object_polygon(rng, (0, 4, 5, 6)[cat % 4], cx, cy, radius)
+            anns.append(polygon_annotation(len(anns) + 1, img_id, cat, poly))
+            present.add(cat)
+        absent = [c for c in cat_ids if c not in present]
+        neg = sorted(int(c) for c in rng.permutation(absent)[:4])
+        not_exhaustive = ([int(rng.choice(sorted(present)))]
+                          if rng.random() < 0.25 else [])
+        images.append(image_record(
+            img_id, (width, height), f'val2017/{img_id:012d}.jpg', neg,
+            not_exhaustive))
+    return dict(info=dict(description='informative synthetic LVIS v1'),
+                licenses=[], images=images, annotations=anns,
+                categories=categories)
+
+
+@pytest.fixture(scope='session')
+def informative_lvis(tmp_path_factory) -> dict:
+    """``val``: the path of :func:`informative_lvis_gt`'s file, written
+    once per session (no image files: metrics read only annotations)."""
+    path = tmp_path_factory.mktemp('informative_lvis') / 'lvis_v1_val.json'
+    path.write_text(json.dumps(informative_lvis_gt()), encoding='utf-8')
+    return dict(val=str(path))
+
+
+@pytest.fixture
+def assert_informative() -> Callable:
+    """Checks that a run lvis-api LVISEval's numbers say something: each
+    of ``keys`` (default: all nine of AP, AP50, ..., APf) strictly between
+    0 and 1, and at least 3 distinct per-category APs (the mean of a
+    category's precision over IoUs and recalls, all areas)."""
+
+    def check(ref, keys=('AP', 'AP50', 'AP75', 'APs', 'APm', 'APl', 'APr',
+                         'APc', 'APf')) -> None:
+        for key in keys:
+            assert 0 < float(ref.results[key]) < 1, (key, ref.results[key])
+        precision = ref.eval['precision'][:, :, :, 0]  # iou, recall, cat
+        per_cat = {round(float(pr[pr > -1].mean()), 6)
+                   for pr in np.moveaxis(precision, 2, 0) if (pr > -1).any()}
+        assert len(per_cat) >= 3, per_cat
+
+    return check
 
 
 @pytest.fixture

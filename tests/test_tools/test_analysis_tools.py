@@ -1,9 +1,11 @@
 """The analysis tools: result tables, Pareto frontier and the plots."""
 import json
+import runpy
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from mmdet_droploss.evaluation.eval_results import (
@@ -88,6 +90,32 @@ def assert_png(path: Path) -> None:
     assert data[:8] == PNG_MAGIC and len(data) > 5000
 
 
+def drawn(monkeypatch, tool: str, *args: str):
+    """Runs TOOL's main in this process and returns the figure it saved
+    (written as usual), to read what it draws."""
+    import matplotlib
+    matplotlib.use('Agg')
+    from matplotlib.figure import Figure
+    saved = []
+    savefig = Figure.savefig
+
+    def keep(fig, *a, **k):
+        saved.append(fig)
+        return savefig(fig, *a, **k)
+
+    monkeypatch.setattr(Figure, 'savefig', keep)
+    monkeypatch.setattr(sys, 'argv', [tool, *args])
+    runpy.run_path(str(REPO / tool), run_name='__main__')
+    assert len(saved) == 1
+    return saved[0]
+
+
+def points(ax) -> list:
+    """The (x, y) of every scatter point of an axes."""
+    return [tuple(map(float, xy)) for c in ax.collections
+            for xy in c.get_offsets()]
+
+
 def test_collect_results(two_runs, tmp_path):
     out = tmp_path / 'table.md'
     printed = run_tool('tools/analysis/collect_results.py', *two_runs,
@@ -96,10 +124,22 @@ def test_collect_results(two_runs, tmp_path):
     assert out.read_text().strip() == printed.strip()
 
 
-def test_plot_pareto(two_runs, tmp_path):
+def test_plot_pareto(two_runs, tmp_path, monkeypatch):
     out = tmp_path / 'pareto.png'
-    run_tool('tools/analysis/plot_pareto.py', *two_runs, '--out', str(out))
+    fig = drawn(monkeypatch, 'tools/analysis/plot_pareto.py', *two_runs,
+                '--names', 'base', 'ours', '--out', str(out))
     assert_png(out)
+    rare, common = fig.axes
+    # APf on x, APr / APc on y, in %, one point per run
+    np.testing.assert_allclose(points(rare), [(60, 0), (55, 10)])
+    np.testing.assert_allclose(points(common), [(60, 20), (55, 30)])
+    assert rare.get_xlabel() == 'segm APf (%)'
+    assert (rare.get_ylabel(), common.get_ylabel()) == ('segm APr (%)',
+                                                        'segm APc (%)')
+    assert [t.get_text() for t in rare.texts] == ['base', 'ours']
+    # neither run dominates: both on the frontier, drawn by APf
+    (front, ) = rare.get_lines()
+    np.testing.assert_allclose(front.get_xdata(), [55, 60])
 
 
 def test_plot_pareto_unknown_iou_type(two_runs, tmp_path):
@@ -111,14 +151,24 @@ def test_plot_pareto_unknown_iou_type(two_runs, tmp_path):
     assert "has no 'bbox' results" in proc.stderr
 
 
-def test_plot_ap_by_frequency(two_runs, tmp_path):
+def test_plot_ap_by_frequency(two_runs, tmp_path, monkeypatch):
     out = tmp_path / 'ap.png'
-    run_tool('tools/analysis/plot_ap_by_frequency.py', *two_runs,
-             '--bins', '3', '--out', str(out))
+    fig = drawn(monkeypatch, 'tools/analysis/plot_ap_by_frequency.py',
+                *two_runs, '--bins', '3', '--names', 'base', 'ours',
+                '--out', str(out))
     assert_png(out)
+    (ax, ) = fig.axes
+    # categories with an AP (not the -1 of category 4): image count, AP %
+    np.testing.assert_allclose(points(ax), [
+        (3, 0), (40, 20), (500, 60), (3, 10), (40, 30), (500, 70)])
+    assert ax.get_xscale() == 'log'
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        'base (bin mean)', 'ours (bin mean)']
+    # the r and c group bounds, after their largest image counts
+    assert [t.get_text() for t in ax.texts] == [' r|', ' c|']
 
 
-def test_plot_grad_stats(tmp_path):
+def test_plot_grad_stats(tmp_path, monkeypatch):
     stats = dict(
         iter=10,
         losses={
@@ -133,6 +183,17 @@ def test_plot_grad_stats(tmp_path):
     printed = run_tool('tools/analysis/plot_grad_stats.py', str(path),
                        '--out', str(out))
     assert_png(out)
+    bars, ratios = drawn(monkeypatch, 'tools/analysis/plot_grad_stats.py',
+                         str(path), '--out', str(out)).axes
+    # bars: per group (tail, other) the mean positive, fg and bg gradient
+    assert [t.get_text() for t in bars.get_xticklabels()] == ['tail',
+                                                              'other']
+    heights = [p.get_height() for p in bars.patches]
+    assert heights == pytest.approx([0.1, 3, 0.5, 1.5, 2, 6.5])
+    # ratios: categories by descending positive gradient
+    fg, bg = ratios.get_lines()
+    assert list(fg.get_ydata()) == pytest.approx([0.4, 1.0, 5.0])
+    assert list(bg.get_ydata()) == pytest.approx([1.8, 4.0, 20.0])
     # the group means: tail = category 2 alone, other = mean of 0 and 1
     assert '| tail | 0.1 | 0.5 | 2 |' in printed
     assert '| other | 3 | 1.5 | 6.5 |' in printed

@@ -94,10 +94,14 @@ def test_tool_on_a_checkpoint(demo_run, tmp_path):
     groups = result['groups']
     assert set(groups) == {'r', 'c', 'f'}
     for row in groups.values():
-        if not np.isnan(row['bg score']):
-            # sigmoid(-2) = 0.119, moved a little by the random weights
-            assert 0.05 < row['bg score'] < 0.3
-            assert row['bg > thr'] > 0.9
+        # every group's score on background proposals: sigmoid(-2) =
+        # 0.119, moved a little by the random weights
+        assert 0.05 < row['bg score'] < 0.3
+        assert row['bg > thr'] > 0.9
+    # foreground scores where the two images hold a group's objects
+    fg = [row['fg score'] for row in groups.values()
+          if not np.isnan(row['fg score'])]
+    assert fg and all(0.05 < score < 0.3 for score in fg)
 
 
 def test_tool_refuses_data_with_other_categories(demo_run, tiny_lvis,

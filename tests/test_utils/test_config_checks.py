@@ -61,11 +61,19 @@ def test_disagreeing_counts_name_every_number(path, options, named):
         assert item in str(err.value)
 
 
-def test_class_agnostic_mask_head_is_not_counted():
+@pytest.mark.parametrize('class_agnostic', [True, False])
+def test_class_agnostic_mask_head_is_not_counted(class_agnostic):
     cfg = config(MASK_RCNN, **{'model.roi_head.mask_head.num_classes': 1,
                                'model.roi_head.mask_head.class_agnostic':
-                               True})
-    check_class_counts(cfg)
+                               class_agnostic})
+    counted = dict(class_counts(cfg.model))
+    assert ('model.roi_head.mask_head.num_classes' in counted) == (
+        not class_agnostic)
+    if class_agnostic:
+        check_class_counts(cfg)
+    else:  # the same 1 counted: the check fires
+        with pytest.raises(ValueError, match='mask_head.num_classes'):
+            check_class_counts(cfg)
 
 
 @pytest.mark.parametrize('options,error', [
@@ -126,6 +134,12 @@ def test_sync_stats_in_a_multi_stage_head_is_refused(path, options,
     cfg = config(path, **options)
     if refused is None:
         check_sync_stats(cfg)
+        # passing for its reason: a single-stage head with sync_stats, or
+        # a multi-stage one without
+        heads = cfg.model.roi_head.bbox_head
+        syncs = [h.loss_cls.get('sync_stats', False) for h in (
+            heads if isinstance(heads, list) else [heads])]
+        assert is_multi_stage(cfg.model.roi_head) != any(syncs)
         return
     with pytest.raises(ValueError) as err:
         check_sync_stats(cfg)

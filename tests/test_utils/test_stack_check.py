@@ -47,6 +47,13 @@ def test_every_problem_is_reported():
 
 
 def test_this_environment_passes():
+    import mmcv
+    import mmdet
+    import numpy
+    import torch
+    assert stack_problems(dict(
+        torch=torch.__version__.split('+')[0], numpy=numpy.__version__,
+        mmcv=mmcv.__version__, mmdet=mmdet.__version__)) == []
     check_stack()
 
 

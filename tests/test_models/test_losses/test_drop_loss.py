@@ -278,6 +278,21 @@ def test_real_lvis_v1_tail_sets(lvis_stats):
     assert int(loss.tail_mask.sum()) == 798
 
 
+def paper_weight(labels, tail, r, uniforms) -> torch.Tensor:
+    """w_ij from the paper's definition, element by element: frequent
+    columns 1; a foreground row's tail column 1 at its label only; a
+    background row's tail column 1 when that element's uniform is below
+    r (``uniforms``: one per RoI x tail column)."""
+    num_classes = len(tail)
+    tail_cols = tail.nonzero().flatten().tolist()
+    w = torch.ones(len(labels), num_classes)
+    for i, label in enumerate(labels.tolist()):
+        for k, j in enumerate(tail_cols):
+            w[i, j] = (label == j) if label < num_classes else (
+                uniforms[i, k].item() < r)
+    return w
+
+
 @pytest.mark.parametrize('mode', ['drop', 'eql'])
 def test_bit_identical_to_dense_bce_with_weights(mode):
     """The fused loss equals binary_cross_entropy_with_logits with the same
@@ -298,9 +313,11 @@ def test_bit_identical_to_dense_bce_with_weights(mode):
     (grad, ) = torch.autograd.grad(ours.sum(), logits)
 
     tail = loss.tail_mask
-    weight = drop_loss_weight(labels, tail, drop_keep_ratio(labels, tail),
-                              drop_background=mode == 'drop',
-                              generator=draws)
+    r = (tail[labels[labels < num_classes]].float().mean().item()
+         if mode == 'drop' else 1.0)
+    # the contract: one uniform per RoI x tail element, row by row
+    uniforms = torch.rand(len(labels), int(tail.sum()), generator=draws)
+    weight = paper_weight(labels, tail, r, uniforms)
     target = F.one_hot(labels, num_classes + 1)[:, :num_classes].float()
     ref = F.binary_cross_entropy_with_logits(
         logits, target, weight=weight, reduction='none').sum(dim=1)

@@ -115,7 +115,8 @@ def draw_worker(rank: int, out_dir: str) -> None:
 def test_ranks_draw_independent_drops(tmp_path, spawn_two):
     """Every rank used to draw the same masks from identically seeded
     default generators (agreement 100%); independent draws with r = 1/2
-    agree on r^2 + (1 - r)^2 = 1/2 of the 4,000 background x tail terms."""
+    agree on r^2 + (1 - r)^2 = 1/2 of the 4,000 background x tail terms,
+    and each rank's draws are independent per element."""
     spawn_two(draw_worker, str(tmp_path))
     runs = [json.loads((tmp_path / f'draw_rank{r}.json').read_text())
             for r in (0, 1)]
@@ -124,4 +125,8 @@ def test_ranks_draw_independent_drops(tmp_path, spawn_two):
     a, b = torch.tensor(runs[0][0]), torch.tensor(runs[1][0])
     for mask in (a, b):
         assert mask.float().mean().item() == pytest.approx(0.5, abs=0.05)
+        # within a rank, one draw per element: the two tail columns of the
+        # 2,000 background rows are uncorrelated (one draw per RoI: 1)
+        corr = torch.corrcoef(mask.view(2000, 2).T.float())[0, 1]
+        assert corr.abs() < 5 / 2000 ** 0.5
     assert (a == b).float().mean().item() == pytest.approx(0.5, abs=0.05)

@@ -45,11 +45,14 @@ def test_prior_is_configurable(prior):
 def test_scores_have_a_zero_background_column():
     head = MODELS.build(head_cfg())
     head.init_weights()
-    cls_score, _ = head(torch.rand(3, 4, 7, 7))
+    # zero RoI features reach fc_cls as zeros (ReLU of zero-bias FCs): the
+    # logits are the prior bias itself
+    cls_score, _ = head(torch.zeros(3, 4, 7, 7))
     scores = head.loss_cls.get_activation(cls_score)
     assert scores.shape == (3, NUM_CLASSES + 1)
     assert torch.equal(scores[:, -1], torch.zeros(3))
-    assert torch.allclose(scores[:, :-1], torch.full((3, 5), 0.001), atol=0.01)
+    torch.testing.assert_close(scores[:, :-1], torch.full((3, 5), 0.001),
+                               rtol=1e-5, atol=0)
 
 
 def test_loss_logs_keep_ratio_and_accuracy():

@@ -377,3 +377,9 @@ def test_cached_tail_follows_the_frequencies():
     loss.load_state_dict(build().state_dict())
     assert loss.tail_inds.tolist() == [2, 3]
     assert loss.tail_mask.tolist() == [False, False, True, True]
+
+
+def test_frequency_at_lambda_is_not_tail():
+    # the tail set is f_j < lambda, strictly (lambda 0.00177 here)
+    loss = build(category_freq=[0.5, 0.01, 0.00177, 0.0017699])
+    assert loss.tail_mask.tolist() == [False, False, False, True]

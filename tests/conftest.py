@@ -43,7 +43,7 @@ def lvis_stats() -> Callable[[str], dict]:
 @pytest.fixture(scope='session')
 def tiny_lvis(tmp_path_factory) -> dict:
     """A tiny synthetic LVIS v1-format dataset, written once per session."""
-    from mmdet_droploss.datasets.synthetic_lvis import make_synthetic_lvis
+    from mmdet_droploss.testing.synthetic_lvis import make_synthetic_lvis
     root = tmp_path_factory.mktemp('synthetic_lvis')
     paths = make_synthetic_lvis(
         str(root), seed=0, num_train=8, num_val=4, image_size=96,
@@ -56,7 +56,7 @@ def informative_lvis_gt(seed: int = 0, num_images: int = 12) -> dict:
     every LVIS number can lie strictly between 0 and 1: 12 categories, 4
     of each frequency group, on images of about 300 px with small (area
     < 32^2), medium and large (> 96^2) polygons."""
-    from mmdet_droploss.datasets.synthetic_lvis import (
+    from mmdet_droploss.testing.synthetic_lvis import (
         image_record,
         object_polygon,
         polygon_annotation,

@@ -6,11 +6,6 @@ from .category_frequency import (
     load_annotation_file,
     load_category_freq,
 )
-from .lvis_scale import (
-    iter_lvis_scale_detections,
-    lvis_scale_detections,
-    make_lvis_scale,
-)
 from .machine_shared import MachineSharedMixin
 from .machine_shared_coco import MachineSharedCocoDataset
 from .machine_shared_lvis_v05 import MachineSharedLVISV05Dataset
@@ -23,7 +18,5 @@ __all__ = [
     'MachineSharedLVISV05Dataset', 'MachineSharedLVISV1Dataset',
     'MachineSharedMixin', 'RepeatFactorSampler', 'count_category_images',
     'frequencies_from_annotations', 'frequencies_from_dataset',
-    'iter_lvis_scale_detections', 'load_annotation_file',
-    'load_category_freq', 'lvis_scale_detections', 'make_lvis_scale',
-    'repeat_factors'
+    'load_annotation_file', 'load_category_freq', 'repeat_factors'
 ]

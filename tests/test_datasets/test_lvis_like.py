@@ -12,7 +12,7 @@ from mmdet.registry import MODELS
 from mmengine.config import Config
 
 from mmdet_droploss.datasets import frequencies_from_annotations
-from mmdet_droploss.datasets.lvis_like import (
+from mmdet_droploss.testing.lvis_like import (
     assign_images,
     lvis_like_image_counts,
     make_lvis_like,

@@ -6,7 +6,7 @@ from collections import Counter, defaultdict
 import numpy as np
 import pytest
 
-from mmdet_droploss.datasets.lvis_like import make_lvis_regime
+from mmdet_droploss.testing.lvis_like import make_lvis_regime
 
 NUM_TRAIN = 2_000  # the preset has 10,000
 

@@ -11,7 +11,7 @@ from lvis import LVIS
 from mmdet.datasets import LVISV1Dataset
 from pycocotools import mask as mask_util
 
-from mmdet_droploss.datasets.lvis_scale import (
+from mmdet_droploss.testing.lvis_scale import (
     LVIS_V1_TRAIN_IMAGES,
     LVIS_V1_VAL_ANNOTATIONS,
     LVIS_V1_VAL_IMAGES,
@@ -20,7 +20,7 @@ from mmdet_droploss.datasets.lvis_scale import (
     make_lvis_scale,
     rectangle_rles,
 )
-from mmdet_droploss.datasets.synthetic_lvis import polygon_area
+from mmdet_droploss.testing.synthetic_lvis import polygon_area
 
 REPO = Path(__file__).resolve().parents[2]
 TINY_SCALE = 0.01

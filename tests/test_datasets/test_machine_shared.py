@@ -27,7 +27,7 @@ def items(dataset) -> list:
 def test_same_items_as_the_dataset_it_extends(tiny_lvis, tmp_path, kind):
     root, options = tiny_lvis['root'], {}
     if kind == 'CocoDataset':
-        from mmdet_droploss.datasets.synthetic_lvis import make_synthetic_coco
+        from mmdet_droploss.testing.synthetic_lvis import make_synthetic_coco
         classes = tuple(f'class_{i}' for i in range(6))
         root = str(tmp_path / 'coco')
         make_synthetic_coco(root, classes, num_train=8, num_val=2,
@@ -172,7 +172,7 @@ def test_lvis_classes_are_the_files_names(tmp_path):
     the k-th of LVIS's 1203 names); the full list keeps LVIS's names."""
     from mmdet.datasets import LVISV1Dataset
 
-    from mmdet_droploss.datasets.synthetic_lvis import make_synthetic_lvis
+    from mmdet_droploss.testing.synthetic_lvis import make_synthetic_lvis
     root = tmp_path / 'twenty'
     paths = make_synthetic_lvis(str(root), seed=0, num_train=4, num_val=2,
                                 image_size=96, num_active=20,
@@ -201,7 +201,7 @@ def test_classes_the_file_lacks_are_named(tiny_lvis, tmp_path, kind,
                                           classes, message):
     root, ann_file = tiny_lvis['root'], 'annotations/lvis_v1_train.json'
     if kind == 'MachineSharedCocoDataset':
-        from mmdet_droploss.datasets.synthetic_lvis import make_synthetic_coco
+        from mmdet_droploss.testing.synthetic_lvis import make_synthetic_coco
         root, ann_file = str(tmp_path / 'coco'), \
             'annotations/instances_train.json'
         make_synthetic_coco(root, [f'class_{i}' for i in range(3)],

@@ -1,7 +1,7 @@
 from lvis import LVIS
 from mmdet.datasets import LVISV1Dataset
 
-from mmdet_droploss.datasets.synthetic_lvis import make_synthetic_lvis
+from mmdet_droploss.testing.synthetic_lvis import make_synthetic_lvis
 
 
 def test_same_seed_same_bytes(tmp_path, tree_digest):

@@ -10,11 +10,11 @@ from lvis import LVIS, LVISEval, LVISResults
 from mmdet.registry import METRICS
 from pycocotools import mask as mask_util
 
-from mmdet_droploss.datasets.synthetic_lvis import synthetic_detections
 from mmdet_droploss.evaluation.metrics.fast_lvis_metric import (
     RESULT_KEYS,
     lvis_results,
 )
+from mmdet_droploss.testing.synthetic_lvis import synthetic_detections
 
 
 @pytest.mark.parametrize('iou_type', ['bbox', 'segm'])

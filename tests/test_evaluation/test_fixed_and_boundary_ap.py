@@ -14,12 +14,12 @@ from mmdet.registry import HOOKS, METRICS
 from mmengine.logging import MessageHub, MMLogger
 from pycocotools import mask as mask_util
 
-from mmdet_droploss.datasets.synthetic_lvis import synthetic_detections
 from mmdet_droploss.evaluation.metrics.fast_lvis_metric import (
     RESULT_KEYS,
     lvis_results,
     top_k_per_category,
 )
+from mmdet_droploss.testing.synthetic_lvis import synthetic_detections
 
 
 def load_gt(tiny_lvis) -> dict:

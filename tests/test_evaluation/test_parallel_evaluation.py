@@ -11,15 +11,15 @@ import pytest
 import torch
 from mmdet.registry import METRICS
 
-from mmdet_droploss.datasets.synthetic_lvis import (
-    make_synthetic_lvis,
-    synthetic_detections,
-)
 from mmdet_droploss.evaluation.functional import (
     split_categories,
     split_detections,
 )
 from mmdet_droploss.evaluation.metrics.fast_lvis_metric import RESULT_KEYS
+from mmdet_droploss.testing.synthetic_lvis import (
+    make_synthetic_lvis,
+    synthetic_detections,
+)
 
 PROTOCOLS = {
     'standard': dict(max_dets=300),

@@ -13,7 +13,7 @@ from mmdet.registry import MODELS
 from mmengine.config import Config
 from mmengine.logging import HistoryBuffer
 
-from mmdet_droploss.datasets.synthetic_lvis import make_synthetic_lvis
+from mmdet_droploss.testing.synthetic_lvis import make_synthetic_lvis
 
 REPO = Path(__file__).resolve().parents[2]
 TOOL = REPO / 'tools' / 'analysis' / 'background_scores.py'

@@ -6,7 +6,7 @@ import torch
 from test_train_test_e2e import reduced_options, run
 
 from mmdet_droploss.datasets import frequencies_from_annotations
-from mmdet_droploss.datasets.synthetic_lvis import make_synthetic_coco
+from mmdet_droploss.testing.synthetic_lvis import make_synthetic_coco
 
 CONFIG = 'configs/custom/droploss_r50_coco_format.py'
 CLASSES = tuple(f'class_{i}' for i in range(8))

@@ -18,7 +18,7 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from test_train_test_e2e import echo_config, logged_metrics, run
 
-from mmdet_droploss.datasets.synthetic_lvis import make_synthetic_lvis
+from mmdet_droploss.testing.synthetic_lvis import make_synthetic_lvis
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIG = 'configs/demo/droploss_r18_synthetic_demo.py'

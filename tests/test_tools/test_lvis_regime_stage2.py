@@ -15,7 +15,7 @@ from mmengine.registry import init_default_scope
 from mmengine.utils import import_modules_from_strings
 
 from mmdet_droploss.datasets import frequencies_from_annotations
-from mmdet_droploss.datasets.lvis_like import make_lvis_regime
+from mmdet_droploss.testing.lvis_like import make_lvis_regime
 
 REPO = Path(__file__).resolve().parents[2]
 NUM_IMAGES = 8

@@ -87,7 +87,7 @@ def build_dataset(data: str, shared: bool = False):
 
 
 def detections(val: str, seed: int = 0):
-    from mmdet_droploss.datasets.lvis_scale import iter_lvis_scale_detections
+    from mmdet_droploss.testing.lvis_scale import iter_lvis_scale_detections
     return iter_lvis_scale_detections(val, seed=seed)
 
 

@@ -33,14 +33,14 @@ from typing import Callable, Dict, List, Tuple
 import numpy as np
 from mmengine.logging import MMLogger
 
-from mmdet_droploss.datasets.synthetic_lvis import (
-    make_synthetic_lvis,
-    synthetic_detections,
-)
 from mmdet_droploss.evaluation.metrics import FastLVISMetric
 from mmdet_droploss.evaluation.metrics.fast_lvis_metric import (
     RESULT_KEYS,
     lvis_results,
+)
+from mmdet_droploss.testing.synthetic_lvis import (
+    make_synthetic_lvis,
+    synthetic_detections,
 )
 
 IOU_TYPES = ('bbox', 'segm')

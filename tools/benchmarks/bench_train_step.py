@@ -25,11 +25,11 @@ from mmengine.registry import init_default_scope
 from mmengine.utils import import_modules_from_strings
 
 from mmdet_droploss.datasets import frequencies_from_annotations
-from mmdet_droploss.datasets.synthetic_lvis import (
+from mmdet_droploss.models.losses import DropLoss
+from mmdet_droploss.testing.synthetic_lvis import (
     make_synthetic_lvis,
     synthetic_train_batch,
 )
-from mmdet_droploss.models.losses import DropLoss
 
 CONFIGS = Path(__file__).resolve().parents[2] / 'configs'
 QUICK = {'model.backbone.depth': 18,

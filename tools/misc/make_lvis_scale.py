@@ -4,7 +4,7 @@
 From the LVIS v1 training-set category statistics (a JSON file with each
 category's ``image_count`` and ``instance_count``; not in this repository)
 it writes ``DIR/annotations/lvis_v1_{train,val}.json`` with LVIS v1's
-counts times ``--scale`` (``mmdet_droploss.datasets.lvis_scale``), no
+counts times ``--scale`` (``mmdet_droploss.testing.lvis_scale``), no
 images. With ``val`` among the splits and ``--dets-per-image`` > 0 it also
 makes that many detections per validation image in memory (the records
 ``FastLVISMetric.process`` keeps), and with ``--save-dets`` pickles them.
@@ -15,7 +15,7 @@ import os.path as osp
 import pickle
 import time
 
-from mmdet_droploss.datasets.lvis_scale import (
+from mmdet_droploss.testing.lvis_scale import (
     check_scale,
     load_category_stats,
     lvis_scale_detections,

@@ -5,13 +5,13 @@ Without ``--preset``: the small dataset of the demo and the tests, shaped by
 the options. ``--preset lvis-like``: 200 categories with LVIS's frequency
 groups, judging and look-alike categories; ``--preset lvis-regime``: LVIS
 v1's imbalance (10,000 images, 25% rare categories, a tail of 6% of the
-instances), looks at random (``mmdet_droploss.datasets.lvis_like``). With a
+instances), looks at random (``mmdet_droploss.testing.lvis_like``). With a
 preset only ``--out``, ``--seed`` and ``--looks`` apply.
 """
 import argparse
 
-from mmdet_droploss.datasets.lvis_like import make_lvis_like, make_lvis_regime
-from mmdet_droploss.datasets.synthetic_lvis import make_synthetic_lvis
+from mmdet_droploss.testing.lvis_like import make_lvis_like, make_lvis_regime
+from mmdet_droploss.testing.synthetic_lvis import make_synthetic_lvis
 
 # a preset is a function of (out, seed) with the shape in its defaults
 PRESETS = {'lvis-like': make_lvis_like, 'lvis-regime': make_lvis_regime}

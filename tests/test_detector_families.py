@@ -70,14 +70,17 @@ def test_train_iteration_and_prediction(tiny_lvis, config, with_mask,
 
 
 @pytest.mark.parametrize('config, loss_type', [
+    ('droploss_r50-caffe_rfs_90k_lvis.py', 'DropLoss'),  # the authors'
     ('baselines/seesaw_r50_lvis.py', 'SeesawLoss'),
     ('baselines/eqlv2_r50_lvis.py', 'EQLv2Loss'),
     ('baselines/federated_r50_lvis.py', 'FederatedLoss'),
     ('baselines/gumbel_r50_lvis.py', 'GumbelLoss'),
 ])
-def test_peer_losses_train_and_predict(tiny_lvis, config, loss_type):
-    """Each peer loss in the same detector: a finite loss whose gradient
-    reaches the classifier, and LVIS-style predictions."""
+def test_recipe_and_peer_losses_train_and_predict(tiny_lvis, config,
+                                                  loss_type):
+    """The authors' recipe (caffe backbone, its input) and each peer loss
+    in the same detector: a finite loss whose gradient reaches the
+    classifier, and LVIS-style predictions."""
     cfg = Config.fromfile(str(CONFIG_DIR / config))
     import_modules_from_strings(**cfg.custom_imports)
     cfg.merge_from_dict(REDUCED)

@@ -118,20 +118,7 @@ class FederatedLoss(DropLoss):
                 label_weights: Optional[Tensor] = None,
                 avg_factor: Optional[float] = None,
                 reduction_override: Optional[str] = None) -> Tensor:
-        """Forward function.
-
-        Args:
-            cls_score (Tensor): Logits of shape (N, C).
-            labels (Tensor): Labels of shape (N, ), C for background.
-            label_weights (Tensor, optional): RoI weights of shape (N, ).
-            avg_factor (float, optional): Divisor of the summed loss,
-                normally the number of sampled RoIs (detectron2 divides by
-                the number of RoIs).
-            reduction_override (str, optional): 'none', 'mean' or 'sum'.
-
-        Returns:
-            Tensor: The loss.
-        """
+        """Forward function, as ``DropLoss.forward``; returns the loss."""
         assert reduction_override in (None, 'none', 'mean', 'sum')
         reduction = reduction_override or self.reduction
         self.require_category_freq()

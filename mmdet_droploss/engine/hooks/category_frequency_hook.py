@@ -7,7 +7,6 @@ from mmdet.registry import HOOKS
 from mmengine.dist import broadcast_object_list, is_main_process
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
-from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 
 from mmdet_droploss.datasets.category_frequency import (
@@ -16,7 +15,7 @@ from mmdet_droploss.datasets.category_frequency import (
     frequencies_from_dataset,
     table_in_label_order,
 )
-from mmdet_droploss.models.losses import DropLoss
+from mmdet_droploss.models.losses import DropLoss, drop_losses
 
 
 def _on_main_process(fn, *args) -> Any:
@@ -67,7 +66,8 @@ class CategoryFrequencyHook(Hook):
         Args:
             runner (Runner): The runner of the training process.
         """
-        losses = self._losses(runner.model)
+        losses = [(name, m) for name, m in drop_losses(runner.model)
+                  if m.uses_category_freq]
         if not losses:
             return
         dataset = runner.train_dataloader.dataset
@@ -153,9 +153,3 @@ class CategoryFrequencyHook(Hook):
             logger='current',
             level=logging.WARNING)
 
-    @staticmethod
-    def _losses(model) -> List[Tuple[str, DropLoss]]:
-        if is_model_wrapper(model):
-            model = model.module
-        return [(name, m) for name, m in model.named_modules()
-                if isinstance(m, DropLoss) and m.uses_category_freq]

@@ -7,11 +7,10 @@ import torch
 from mmdet.registry import HOOKS
 from mmengine.dist import all_reduce, is_main_process
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 from torch import Tensor, nn
 
-from mmdet_droploss.models.losses import DropLoss
+from mmdet_droploss.models.losses import DropLoss, drop_losses
 
 STAT_NAMES = ('pos', 'neg_fg', 'neg_bg')
 
@@ -112,10 +111,7 @@ class ClsGradientStatsHook(Hook):
         Args:
             runner (Runner): The runner of the training process.
         """
-        model = runner.model.module if is_model_wrapper(
-            runner.model) else runner.model
-        self._losses = [(name, m) for name, m in model.named_modules()
-                        if isinstance(m, DropLoss)]
+        self._losses = drop_losses(runner.model)
         if not self._losses:
             raise ValueError(
                 'ClsGradientStatsHook found no DropLoss in the model; it '

@@ -1,7 +1,7 @@
 # Copyright (c) mmdet-droploss contributors. All rights reserved.
 import logging
 import random
-from typing import List, Optional, Tuple
+from typing import List, Optional
 
 import numpy as np
 import torch
@@ -10,19 +10,9 @@ from mmdet.registry import HOOKS
 from mmengine.dist import all_gather_object, get_rank, get_world_size
 from mmengine.hooks import CheckpointHook, Hook
 from mmengine.logging import print_log
-from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 
-from mmdet_droploss.models.losses import DropLoss
-
-
-def _drop_losses(model: Optional[nn.Module]) -> List[Tuple[str, DropLoss]]:
-    if model is None:
-        return []
-    if is_model_wrapper(model):
-        model = model.module
-    return [(name, m) for name, m in model.named_modules()
-            if isinstance(m, DropLoss)]
+from mmdet_droploss.models.losses import drop_losses
 
 
 def get_random_state(model: Optional[nn.Module] = None) -> dict:
@@ -45,7 +35,7 @@ def get_random_state(model: Optional[nn.Module] = None) -> dict:
         torch=torch.get_rng_state())
     if torch.cuda.is_available():
         state['cuda'] = torch.cuda.get_rng_state()
-    drop = {name: loss.get_rng_state() for name, loss in _drop_losses(model)}
+    drop = {name: loss.get_rng_state() for name, loss in drop_losses(model)}
     state['drop'] = {k: v for k, v in drop.items() if v is not None}
     return state
 
@@ -78,7 +68,7 @@ def set_random_state(state: dict, model: Optional[nn.Module] = None) -> None:
             _warn_fresh('the checkpoint holds a CUDA random state but this '
                         'process has no CUDA device')
     saved = state.get('drop', {})
-    for name, loss in _drop_losses(model):
+    for name, loss in drop_losses(model):
         if name not in saved:
             continue
         try:

@@ -1,5 +1,5 @@
 # Copyright (c) mmdet-droploss contributors. All rights reserved.
-from .drop_loss import DropLoss, drop_loss
+from .drop_loss import DropLoss, drop_loss, drop_losses
 from .drop_loss_ops import (
     WeightedSigmoidBCE,
     drop_keep_ratio,
@@ -10,7 +10,7 @@ from .federated_loss import FederatedLoss, federated_classes
 from .gumbel_loss import GumbelLoss, gumbel_activation, gumbel_loss
 
 __all__ = [
-    'DropLoss', 'drop_loss', 'drop_loss_weight', 'drop_keep_ratio',
-    'WeightedSigmoidBCE', 'EQLv2Loss', 'FederatedLoss', 'federated_classes',
-    'GumbelLoss', 'gumbel_loss', 'gumbel_activation'
+    'DropLoss', 'drop_loss', 'drop_losses', 'drop_loss_weight',
+    'drop_keep_ratio', 'WeightedSigmoidBCE', 'EQLv2Loss', 'FederatedLoss',
+    'federated_classes', 'GumbelLoss', 'gumbel_loss', 'gumbel_activation'
 ]

@@ -4,7 +4,7 @@
 arXiv: https://arxiv.org/abs/2104.06402
 """
 import warnings
-from typing import Dict, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -12,6 +12,7 @@ from mmdet.models.losses.accuracy import accuracy
 from mmdet.models.losses.utils import weight_reduce_loss
 from mmdet.registry import MODELS
 from mmengine.dist import get_rank
+from mmengine.model import is_model_wrapper
 from torch import Tensor
 
 from mmdet_droploss.datasets.category_frequency import (
@@ -430,3 +431,21 @@ class DropLoss(nn.Module):
         if self.return_dict:
             return dict(loss_cls=loss, drop_keep_ratio=keep_ratio)
         return loss
+
+
+def drop_losses(model: Optional[nn.Module]) -> List[Tuple[str, DropLoss]]:
+    """The ``DropLoss`` modules (and subclasses) of a model, wrapped or
+    not, with their names; none for no model.
+
+    Args:
+        model (nn.Module, optional): The model.
+
+    Returns:
+        List[Tuple[str, DropLoss]]: (name, loss) pairs.
+    """
+    if model is None:
+        return []
+    if is_model_wrapper(model):
+        model = model.module
+    return [(name, m) for name, m in model.named_modules()
+            if isinstance(m, DropLoss)]

@@ -79,11 +79,13 @@ def test_named_file_exists(named):
 
 
 HELP_DRIVER = '''
-import contextlib, io, json, runpy, sys
+import contextlib, io, json, os, runpy, sys
 results = {}
 for path in sys.argv[1:]:
     out = io.StringIO()
     sys.argv = [path, '--help']
+    # as `python PATH`: the script's folder first on the path
+    sys.path.insert(0, os.path.dirname(os.path.abspath(path)))
     code = None
     try:
         with contextlib.redirect_stdout(out):

@@ -8,7 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mmdet_droploss.evaluation.eval_results import (
+REPO = Path(__file__).resolve().parents[2]
+# the analysis tools' shared module, beside them (not in the package)
+sys.path.insert(0, str(REPO / 'tools' / 'analysis'))
+from eval_results import (  # noqa: E402
     multi_seed_tables,
     named_results,
     pareto_front,
@@ -16,7 +19,6 @@ from mmdet_droploss.evaluation.eval_results import (
     summary_table,
 )
 
-REPO = Path(__file__).resolve().parents[2]
 PNG_MAGIC = b'\x89PNG\r\n\x1a\n'
 
 

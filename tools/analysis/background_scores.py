@@ -28,6 +28,7 @@ from typing import Dict
 
 import numpy as np
 import torch
+from eval_results import method_name
 from mmdet.apis import init_detector
 from mmdet.registry import DATASETS
 from mmdet.structures.bbox import bbox2roi, bbox_overlaps
@@ -35,7 +36,6 @@ from mmengine.config import DictAction
 from mmengine.dataset import pseudo_collate
 
 from mmdet_droploss.datasets.category_frequency import read_json
-from mmdet_droploss.evaluation.eval_results import method_name
 from mmdet_droploss.utils import load_config
 
 GROUPS = ('r', 'c', 'f')

@@ -3,7 +3,7 @@
 ``*.eval.json`` files written by FastLVISMetric's ``outfile_prefix``."""
 import argparse
 
-from mmdet_droploss.evaluation.eval_results import named_results, summary_table
+from eval_results import named_results, summary_table
 
 
 def parse_args() -> argparse.Namespace:

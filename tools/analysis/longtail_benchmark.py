@@ -29,12 +29,12 @@ from typing import Dict, List, Tuple
 
 import numpy as np
 import torch
+from eval_results import GROUP_KEYS
 from mmdet.registry import MODELS
 from mmdet.utils import register_all_modules
 from torch import Tensor, nn
 
 import mmdet_droploss  # noqa: F401  (registers DropLoss)
-from mmdet_droploss.evaluation.eval_results import GROUP_KEYS
 
 METHODS = {'sigmoid': 'bce', 'eql': 'eql', 'droploss': 'drop'}
 GROUPS = {'r': (1, 10), 'c': (11, 100), 'f': (101, 1000)}

@@ -16,8 +16,7 @@ import numpy as np
 
 matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402
-
-from mmdet_droploss.evaluation.eval_results import (  # noqa: E402
+from eval_results import (  # noqa: E402
     add_result_arguments,
     named_results,
     per_category_table,

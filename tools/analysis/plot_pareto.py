@@ -14,8 +14,7 @@ import matplotlib
 
 matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402
-
-from mmdet_droploss.evaluation.eval_results import (  # noqa: E402
+from eval_results import (  # noqa: E402
     add_result_arguments,
     named_results,
     pareto_front,

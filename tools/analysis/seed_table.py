@@ -4,7 +4,7 @@ per method the mean and spread over seeds (AP, APr, APc, APf in %), and
 the paired per-seed differences to the baseline."""
 import argparse
 
-from mmdet_droploss.evaluation.eval_results import (
+from eval_results import (
     multi_seed_tables,
     seed_runs,
 )

@@ -1,4 +1,5 @@
 # Copyright (c) mmdet-droploss contributors. All rights reserved.
+import csv
 import json
 import multiprocessing
 import os.path as osp
@@ -26,7 +27,6 @@ from mmengine.logging import MMLogger
 from mmengine.utils import ProgressBar, mkdir_or_exist
 from terminaltables import AsciiTable
 
-from ..eval_results import write_per_category_csv
 from ..functional import (
     PackedMasks,
     category_costs,
@@ -864,5 +864,10 @@ class FastLVISMetric(BaseMetric):
                         'AP as CSV.')
             return
         path = f'{self.outfile_prefix}.{iou_type}.per_category.csv'
-        write_per_category_csv(path, per_cat)
+        with open(path, 'w', encoding='utf-8', newline='') as f:
+            writer = csv.DictWriter(
+                f, fieldnames=('id', 'name', 'frequency', 'image_count',
+                               'ap'), extrasaction='ignore')
+            writer.writeheader()
+            writer.writerows(per_cat)
         logger.info(f'Per-category {iou_type} AP written to {path}')

@@ -2,7 +2,6 @@
 """Reading the ``*.eval.json`` files that FastLVISMetric and
 ``tools/analysis/longtail_benchmark.py`` write, for tables and plots."""
 import argparse
-import csv
 import glob
 import os.path as osp
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -143,25 +142,6 @@ def per_category_table(results: dict,
         raise ValueError(f'The {iou_type!r} results carry no per_category '
                          'AP; evaluate with outfile_prefix set.')
     return per_cat
-
-
-PER_CATEGORY_FIELDS = ('id', 'name', 'frequency', 'image_count', 'ap')
-
-
-def write_per_category_csv(path: str, per_cat: Sequence[dict]) -> None:
-    """Write a ``per_category`` list as CSV, one row per category.
-
-    Args:
-        path (str): The CSV file to write.
-        per_cat (Sequence[dict]): Dicts with ``id``, ``name``,
-            ``frequency`` (LVIS group 'r', 'c' or 'f'), ``image_count``
-            (training images) and ``ap`` (-1: no ground truth).
-    """
-    with open(path, 'w', encoding='utf-8', newline='') as f:
-        writer = csv.DictWriter(f, fieldnames=PER_CATEGORY_FIELDS,
-                                extrasaction='ignore')
-        writer.writeheader()
-        writer.writerows(per_cat)
 
 
 def seed_runs(work_dir: str, protocol: str) -> Dict[str, Dict[int, dict]]:

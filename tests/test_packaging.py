@@ -1,6 +1,8 @@
 """pyproject.toml declares what a plain ``pip install .`` needs to train
 and test on LVIS, in ranges the tested stack satisfies."""
 import ast
+import json
+import subprocess
 import sys
 from importlib.metadata import packages_distributions, version
 from pathlib import Path
@@ -91,3 +93,26 @@ def test_installed_stack_satisfies_the_declared_range(name):
     assert RUNTIME[name].specifier.contains(version(name),
                                             prereleases=True), \
         f'{name} {version(name)} is outside {RUNTIME[name]}'
+
+
+def test_the_import_loads_what_a_gpu_user_needs():
+    """`import mmdet_droploss` registers the product, not the synthetic-data
+    generators (mmdet_droploss.testing) nor the CPU-only wrappers
+    (mmdet_droploss.cpu, which the tools import without CUDA)."""
+    code = (
+        'import sys, json, mmdet_droploss\n'
+        'from mmdet.registry import MODELS, MODEL_WRAPPERS, OPTIM_WRAPPERS\n'
+        'print(json.dumps(dict(\n'
+        '    modules=[n for n in sys.modules\n'
+        '             if n.startswith("mmdet_droploss")],\n'
+        '    loss="DropLoss" in MODELS.module_dict,\n'
+        '    ddp="CPUDistributedDataParallel" in MODEL_WRAPPERS.module_dict,\n'
+        '    amp="CPUAmpOptimWrapper" in OPTIM_WRAPPERS.module_dict)))\n')
+    proc = subprocess.run([sys.executable, '-c', code], capture_output=True,
+                          text=True, timeout=300)
+    loaded = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert loaded['loss']
+    assert not loaded['ddp'] and not loaded['amp']
+    assert not [m for m in loaded['modules']
+                if m.startswith(('mmdet_droploss.testing',
+                                 'mmdet_droploss.cpu'))]

@@ -4,6 +4,7 @@ import argparse
 import os
 import os.path as osp
 
+import torch
 from mmdet.evaluation import DumpDetResults
 from mmengine.config import Config, DictAction
 from mmengine.registry import RUNNERS
@@ -12,7 +13,6 @@ from mmengine.runner import Runner
 from mmdet_droploss.utils import (
     check_data_files,
     load_config,
-    setup_cpu_distributed,
 )
 
 
@@ -103,7 +103,10 @@ def main() -> None:
     if args.show or args.show_dir:
         enable_visualization(cfg, args)
 
-    setup_cpu_distributed(cfg)
+    if not torch.cuda.is_available():
+        # registers the CPU wrappers: --amp and torchrun without CUDA
+        from mmdet_droploss.cpu import setup_cpu_distributed
+        setup_cpu_distributed(cfg)
     runner = (Runner.from_cfg(cfg) if 'runner_type' not in cfg else
               RUNNERS.build(cfg))
     if args.out is not None:

@@ -13,7 +13,6 @@ from mmdet_droploss.utils import (
     check_data_files,
     check_pretrained,
     load_config,
-    setup_cpu_distributed,
 )
 
 
@@ -103,7 +102,10 @@ def main() -> None:
         cfg.resume = True
         cfg.load_from = args.resume
 
-    setup_cpu_distributed(cfg)
+    if not torch.cuda.is_available():
+        # registers the CPU wrappers: --amp and torchrun without CUDA
+        from mmdet_droploss.cpu import setup_cpu_distributed
+        setup_cpu_distributed(cfg)
     runner = (Runner.from_cfg(cfg) if 'runner_type' not in cfg else
               RUNNERS.build(cfg))
     runner.train()

@@ -1,3 +1,2 @@
 # Copyright (c) mmdet-droploss contributors. All rights reserved.
 from .hooks import *  # noqa: F401,F403
-from .optimizers import *  # noqa: F401,F403

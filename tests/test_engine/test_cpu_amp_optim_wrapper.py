@@ -8,8 +8,8 @@ from mmdet.registry import MODELS, OPTIM_WRAPPERS
 from mmengine.config import Config
 from test_detector_families import REDUCED, train_batch
 
+from mmdet_droploss.cpu import CPUAmpOptimWrapper
 from mmdet_droploss.datasets import frequencies_from_annotations
-from mmdet_droploss.engine.optimizers import CPUAmpOptimWrapper
 
 CONFIG = Path(__file__).resolve().parents[2] / 'configs/droploss_r50_lvis.py'
 # the drop generator's state at the start of both runs

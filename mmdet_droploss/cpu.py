@@ -1,14 +1,24 @@
 # Copyright (c) mmdet-droploss contributors. All rights reserved.
+"""What a run needs on a machine without CUDA, and nothing else does: the
+CPU AMP wrapper (``--amp`` without CUDA) and a torchrun launch over gloo.
+
+``import mmdet_droploss`` does not load this module; ``tools/train.py`` and
+``tools/test.py`` import it when there is no CUDA, which registers
+``CPUAmpOptimWrapper`` and ``CPUDistributedDataParallel``.
+"""
 from contextlib import contextmanager
-from typing import Any, List, Set
+from typing import Any, List, Optional, Set
 
 import torch
+import torch.distributed as dist
 from mmdet.models.dense_heads.base_dense_head import BaseDenseHead
 from mmdet.models.roi_heads.bbox_heads import BBoxHead
 from mmdet.models.roi_heads.mask_heads import FCNMaskHead
 from mmdet.models.roi_heads.roi_extractors import BaseRoIExtractor
-from mmdet.registry import OPTIM_WRAPPERS
+from mmdet.registry import MODEL_WRAPPERS, OPTIM_WRAPPERS
+from mmengine.config import Config
 from mmengine.logging import print_log
+from mmengine.model import MMDistributedDataParallel
 from mmengine.optim import OptimWrapper
 from torch import nn
 
@@ -92,3 +102,47 @@ class CPUAmpOptimWrapper(OptimWrapper):
         with super().optim_context(model), torch.autocast(
                 device_type='cpu', dtype=self.dtype):
             yield
+
+
+@MODEL_WRAPPERS.register_module()
+class CPUDistributedDataParallel(MMDistributedDataParallel):
+    """``MMDistributedDataParallel`` that also wraps a module on the CPU.
+
+    MMEngine's runner always passes ``device_ids=[LOCAL_RANK]``, which DDP
+    rejects for a CPU module; here they are dropped for one. A module on an
+    accelerator is wrapped exactly as by ``MMDistributedDataParallel``.
+
+    Args:
+        module (nn.Module): The model to wrap.
+        device_ids (List[int], optional): Devices of an accelerator module.
+    """
+
+    def __init__(self,
+                 module: nn.Module,
+                 device_ids: Optional[List[int]] = None,
+                 **kwargs) -> None:
+        if next(module.parameters()).device.type == 'cpu':
+            device_ids = None
+        super().__init__(module=module, device_ids=device_ids, **kwargs)
+
+
+def setup_cpu_distributed(cfg: Config) -> None:
+    """Prepare a torchrun launch on a machine without CUDA.
+
+    MMEngine's ``pytorch`` launcher calls ``torch.cuda.set_device`` and its
+    default DDP wrapper passes ``device_ids``; both fail without CUDA. Here
+    the process group is initialised with gloo from torchrun's environment
+    (the runner then skips its own initialisation) and the model is wrapped
+    by ``CPUDistributedDataParallel``. With CUDA nothing changes.
+
+    Args:
+        cfg (Config): The config; ``cfg.launcher`` is already set.
+    """
+    if cfg.get('launcher', 'none') != 'pytorch' or torch.cuda.is_available():
+        return
+    if not dist.is_initialized():
+        dist.init_process_group(backend='gloo')
+    wrapper_cfg = cfg.get('model_wrapper_cfg') or {}
+    # the runner looks the type up in MMEngine's root registry: name the scope
+    wrapper_cfg.setdefault('type', 'mmdet.CPUDistributedDataParallel')
+    cfg.model_wrapper_cfg = wrapper_cfg

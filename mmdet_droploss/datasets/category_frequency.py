@@ -252,10 +252,8 @@ def read_frequency_table(path: str) -> FrequencyTable:
     """Read a frequency file written by ``export_category_freq.py``.
 
     The file lists ``categories``, each with its ``id``, ``name`` and
-    ``frequency``. Files of the earlier format (a ``frequencies`` list and
-    ``categories`` with ``label`` and ``id``) are read by their ids too. A
-    file that holds a bare list is refused: it does not say which category
-    each number belongs to.
+    ``frequency``. A file that holds a bare list is refused: it does not
+    say which category each number belongs to.
 
     Args:
         path (str): The JSON file.
@@ -274,17 +272,11 @@ def read_frequency_table(path: str) -> FrequencyTable:
             f'belongs to (no "categories" with ids); {EXPORT_FIX}, or give '
             'the frequencies as a list in the config, in the label order of '
             'the training dataset.')
-    if all('frequency' in c for c in cats):
-        freq = [c['frequency'] for c in cats]
-    else:  # the earlier format: frequencies[label], categories[i]['label']
-        old = data.get('frequencies')
-        if not isinstance(old, list) or not all(
-                isinstance(c.get('label'), int) and 0 <= c['label'] < len(old)
-                for c in cats):
-            raise ValueError(
-                f'The {source} has categories without a "frequency"; '
-                f'{EXPORT_FIX}.')
-        freq = [old[c['label']] for c in cats]
+    if not all('frequency' in c for c in cats):
+        raise ValueError(
+            f'The {source} has categories without a "frequency"; '
+            f'{EXPORT_FIX}.')
+    freq = [c['frequency'] for c in cats]
     cat_ids = [c['id'] for c in cats]
     if len(set(cat_ids)) != len(cat_ids):
         raise ValueError(f'The {source} lists a category id twice; '

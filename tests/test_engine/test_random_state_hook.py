@@ -1,6 +1,5 @@
 """RandomStateHook: what a checkpoint's random state holds, where the hook
 gathers it, and what a resume on other devices does."""
-import logging
 
 import pytest
 import torch
@@ -157,15 +156,3 @@ def test_resume_under_another_device_count(monkeypatch):
     assert len(resuming.restored) == 1
     assert torch.equal(resuming.restored[0], state['cuda'])
     assert not saving.restored
-
-
-def test_earlier_format_with_every_device_starts_fresh(monkeypatch,
-                                                       logged_warnings):
-    recorded = RecordedCuda(monkeypatch, device_count=1)
-    state = get_random_state()
-    state['cuda'] = [state['cuda']] * 8
-    set_random_state(state)
-    assert not recorded.restored
-    assert any('CUDA states of 8 devices in the earlier format' in
-               r.getMessage() and r.levelno == logging.WARNING
-               for r in logged_warnings)

@@ -44,9 +44,8 @@ def set_random_state(state: dict, model: Optional[nn.Module] = None) -> None:
     """Restore states saved by :func:`get_random_state`.
 
     A state that does not fit this process (saved with CUDA and restored
-    without, a checkpoint of the earlier format that holds every device's
-    CUDA state, a drop generator saved on another kind of device) is
-    logged and left fresh.
+    without, a drop generator saved on another kind of device) is logged
+    and left fresh.
 
     Args:
         state (dict): The saved states.
@@ -56,12 +55,7 @@ def set_random_state(state: dict, model: Optional[nn.Module] = None) -> None:
     np.random.set_state(state['numpy'])
     torch.set_rng_state(state['torch'])
     cuda = state.get('cuda')
-    if isinstance(cuda, (list, tuple)):
-        # the earlier format: every visible device's state
-        _warn_fresh(f'the checkpoint holds the CUDA states of {len(cuda)} '
-                    'devices in the earlier format, not the one device of '
-                    'this process; the CUDA stream starts fresh')
-    elif cuda is not None:
+    if cuda is not None:
         if torch.cuda.is_available():
             torch.cuda.set_rng_state(cuda)
         else:
@@ -195,11 +189,7 @@ class RandomStateHook(Hook):
             runner (Runner): The runner.
             checkpoint (dict): The loaded checkpoint.
         """
-        saved = checkpoint.get('random_state')
-        if saved is not None and 'ranks' not in saved:
-            # an earlier format: one process's states
-            saved = dict(world_size=1, ranks=[saved])
-        self._resumed_state = saved
+        self._resumed_state = checkpoint.get('random_state')
 
     def before_train(self, runner: Runner) -> None:
         """Restore the states when the run resumes (not for ``load_from``,

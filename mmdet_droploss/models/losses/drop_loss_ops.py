@@ -140,8 +140,9 @@ def target_columns(labels: Tensor, num_classes: int) -> Tuple[Tensor, Tensor]:
             (labels < num_classes)[:, None])
 
 
-def bce_terms_log_sigmoid(cls_score: Tensor, labels: Tensor) -> Tensor:
-    """``(1 - t) z - log sigmoid(z)``, as torch >= 2.2 computes BCE, with
+def bce_terms(cls_score: Tensor, labels: Tensor) -> Tensor:
+    """``(1 - t) z - log sigmoid(z)``, as torch >= 2.2 computes BCE (torch
+    2.1 rounds its formula differently, by about 1e-6 on a term), with
     ``t`` one-hot at each foreground RoI's label.
 
     Args:
@@ -160,57 +161,14 @@ def bce_terms_log_sigmoid(cls_score: Tensor, labels: Tensor) -> Tensor:
                           torch.where(fg, target_terms, terms.gather(1, col)))
 
 
-def bce_terms_max_exp(cls_score: Tensor, labels: Tensor) -> Tensor:
-    """``(1 - t) z + m + log(exp(-m) + exp(-z - m))`` with ``m = max(-z, 0)``,
-    as torch 2.1 computes BCE; the same value to rounding.
-
-    Args:
-        cls_score (Tensor): Logits ``z`` of shape (N, C).
-        labels (Tensor): Labels of shape (N, ), C for background.
-
-    Returns:
-        Tensor: The terms, shape (N, C).
-    """
-    col, fg = target_columns(labels, cls_score.size(1))
-    max_val = cls_score.neg().clamp_(min=0)
-    log_term = max_val.neg().exp_().add_(
-        cls_score.neg().sub_(max_val).exp_()).log_()
-    # torch adds in this order: (0 + m) + l at a target, (z + m) + l else
-    target_terms = max_val.gather(1, col) + log_term.gather(1, col)
-    terms = max_val.add_(cls_score).add_(log_term)
-    return terms.scatter_(1, col,
-                          torch.where(fg, target_terms, terms.gather(1, col)))
-
-
-def _installed_torch_bce_terms():
-    """The formula above that the installed torch's
-    ``binary_cross_entropy_with_logits`` uses, found by comparing both with
-    it once: the two round differently (up to about 1e-6 on a term), and
-    matching torch keeps our loss equal to its own bit for bit."""
-    logits = torch.linspace(-40, 40, 4004).reshape(1001, 4)
-    labels = torch.arange(1001) % 5
-    target = F.one_hot(labels, 5)[:, :4].float()
-    ref = F.binary_cross_entropy_with_logits(logits, target,
-                                             reduction='none')
-    for terms in (bce_terms_log_sigmoid, bce_terms_max_exp):
-        if torch.equal(terms(logits, labels), ref):
-            return terms
-    # a torch with yet another formula: the same values to rounding
-    return bce_terms_log_sigmoid
-
-
-bce_terms = _installed_torch_bce_terms()
-
-
 class WeightedSigmoidBCE(torch.autograd.Function):
     """Per-RoI weighted sum of sigmoid BCE terms.
 
     Computes ``sum_j w_ij * BCEWithLogits(z_ij, t_ij)`` with ``t`` one-hot
     at the label of foreground rows, from the labels instead of a dense
-    target (a target term always has weight 1). Each term is computed with
-    the formula of the installed torch's
-    ``binary_cross_entropy_with_logits`` (``bce_terms``), and the gradient
-    as its backward does, so results agree with it bit for bit.
+    target (a target term always has weight 1). The terms are
+    ``bce_terms``' (torch >= 2.2's ``binary_cross_entropy_with_logits``
+    formula; torch 2.1's to rounding), the gradient as torch's backward.
     """
 
     @staticmethod

@@ -1,13 +1,9 @@
-"""DropLoss's BCE terms follow the installed torch's own formula."""
+"""DropLoss's BCE terms: torch's binary_cross_entropy_with_logits."""
 import pytest
 import torch
 import torch.nn.functional as F
 
-from mmdet_droploss.models.losses.drop_loss_ops import (
-    bce_terms,
-    bce_terms_log_sigmoid,
-    bce_terms_max_exp,
-)
+from mmdet_droploss.models.losses.drop_loss_ops import bce_terms
 
 
 def logits_and_labels(seed: int):
@@ -20,20 +16,12 @@ def logits_and_labels(seed: int):
 
 
 @pytest.mark.parametrize('seed', [0, 1, 2])
-def test_terms_equal_torch_bit_for_bit(seed):
+def test_terms_equal_torch(seed):
+    """torch >= 2.2 computes the same formula (equal bit for bit there);
+    torch 2.1 rounds its own differently: 9.5e-7 at most, measured on
+    terms up to about 40 (an ulp there is 3.8e-6)."""
     logits, labels, target = logits_and_labels(seed)
     ref = F.binary_cross_entropy_with_logits(logits, target, reduction='none')
-    assert torch.equal(bce_terms(logits, labels), ref)
-
-
-@pytest.mark.parametrize('seed', [0, 1])
-def test_the_two_formulas_agree_to_rounding(seed):
-    """torch 2.1 and torch >= 2.2 round differently, by at most ~1e-6 on
-    terms up to ~40: the claim across stacks is equality to rounding."""
-    logits, labels, _ = logits_and_labels(seed)
-    a = bce_terms_log_sigmoid(logits, labels)
-    b = bce_terms_max_exp(logits, labels)
-    assert a.abs().max() > 10  # terms of every size are compared
-    torch.testing.assert_close(a, b, rtol=1e-6, atol=2e-6)
-    # and they do differ somewhere: one of them is torch's, not both
-    assert not torch.equal(a, b)
+    ours = bce_terms(logits, labels)
+    assert ours.abs().max() > 10  # terms of every size are compared
+    torch.testing.assert_close(ours, ref, rtol=0, atol=2e-6)

@@ -294,9 +294,9 @@ def paper_weight(labels, tail, r, uniforms) -> torch.Tensor:
 
 
 @pytest.mark.parametrize('mode', ['drop', 'eql'])
-def test_bit_identical_to_dense_bce_with_weights(mode):
+def test_equal_to_dense_bce_with_weights(mode):
     """The fused loss equals binary_cross_entropy_with_logits with the same
-    weights bit for bit, loss and gradient (the draws seeded alike)."""
+    weights, loss and gradient (the draws seeded alike)."""
     torch.manual_seed(0)
     num_classes = 50
     logits = (torch.randn(300, num_classes) * 8).requires_grad_()
@@ -322,8 +322,10 @@ def test_bit_identical_to_dense_bce_with_weights(mode):
     ref = F.binary_cross_entropy_with_logits(
         logits, target, weight=weight, reduction='none').sum(dim=1)
     (ref_grad, ) = torch.autograd.grad(ref.sum(), logits)
-    assert torch.equal(ours, ref)
-    assert torch.equal(grad, ref_grad)
+    # equal bit for bit on torch >= 2.2; torch 2.1 rounds its BCE formula
+    # differently: measured 1.9e-7 relative on these sums of ~50 terms
+    torch.testing.assert_close(ours, ref, rtol=5e-7, atol=1e-6)
+    assert torch.equal(grad, ref_grad)  # the same backward formula
 
 
 @pytest.mark.parametrize('lambda_, num_tail', [(1e-5, 0), (0.9, 4)])

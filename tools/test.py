@@ -4,15 +4,15 @@ import argparse
 import os
 import os.path as osp
 
-import torch
 from mmdet.evaluation import DumpDetResults
-from mmengine.config import Config, DictAction
-from mmengine.registry import RUNNERS
+from mmengine.config import Config
 from mmengine.runner import Runner
 
 from mmdet_droploss.utils import (
+    build_runner,
     check_data_files,
     load_config,
+    parse_tool_args,
 )
 
 
@@ -33,26 +33,7 @@ def parse_args() -> argparse.Namespace:
         help='directory, inside the work dir, to save painted images')
     parser.add_argument(
         '--wait-time', type=float, default=2, help='the interval of show (s)')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override settings of the config, key=value')
-    parser.add_argument(
-        '--no-data-check',
-        action='store_true',
-        help='do not check that the dataset files exist before building '
-        '(files read through backend_args are asked of that file backend; '
-        'docs/troubleshooting.md)')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    return args
+    return parse_tool_args(parser)
 
 
 def enable_visualization(cfg: Config, args: argparse.Namespace) -> None:
@@ -103,12 +84,7 @@ def main() -> None:
     if args.show or args.show_dir:
         enable_visualization(cfg, args)
 
-    if not torch.cuda.is_available():
-        # registers the CPU wrappers: --amp and torchrun without CUDA
-        from mmdet_droploss.cpu import setup_cpu_distributed
-        setup_cpu_distributed(cfg)
-    runner = (Runner.from_cfg(cfg) if 'runner_type' not in cfg else
-              RUNNERS.build(cfg))
+    runner = build_runner(cfg)
     if args.out is not None:
         if not args.out.endswith(('.pkl', '.pickle')):
             raise ValueError('--out must name a .pkl or .pickle file.')

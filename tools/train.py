@@ -1,18 +1,16 @@
 # Copyright (c) mmdet-droploss contributors. All rights reserved.
 """Train a detector; the arguments are MMDetection's ``tools/train.py``'s."""
 import argparse
-import os
 
 import torch
-from mmengine.config import DictAction
-from mmengine.registry import RUNNERS
-from mmengine.runner import Runner
 
 from mmdet_droploss.utils import (
+    build_runner,
     check_amp_dtype,
     check_data_files,
     check_pretrained,
     load_config,
+    parse_tool_args,
 )
 
 
@@ -36,28 +34,7 @@ def parse_args() -> argparse.Namespace:
         const='auto',
         help='resume from this checkpoint, or without a path from the '
         'latest checkpoint in the work dir')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override settings of the config, key=value, e.g. '
-        'model.roi_head.bbox_head.loss_cls.lambda_=0.0010062')
-    parser.add_argument(
-        '--no-data-check',
-        action='store_true',
-        help='do not check that the dataset files exist before building '
-        '(files read through backend_args are asked of that file backend; '
-        'docs/troubleshooting.md)')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
-    # torch.distributed.launch passes --local-rank; torchrun sets LOCAL_RANK
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    return args
+    return parse_tool_args(parser)
 
 
 def main() -> None:
@@ -102,12 +79,7 @@ def main() -> None:
         cfg.resume = True
         cfg.load_from = args.resume
 
-    if not torch.cuda.is_available():
-        # registers the CPU wrappers: --amp and torchrun without CUDA
-        from mmdet_droploss.cpu import setup_cpu_distributed
-        setup_cpu_distributed(cfg)
-    runner = (Runner.from_cfg(cfg) if 'runner_type' not in cfg else
-              RUNNERS.build(cfg))
+    runner = build_runner(cfg)
     runner.train()
 
 

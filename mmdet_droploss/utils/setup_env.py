@@ -1,8 +1,13 @@
 # Copyright (c) mmdet-droploss contributors. All rights reserved.
+import argparse
+import os
 import os.path as osp
 from typing import Optional
 
-from mmengine.config import Config
+import torch
+from mmengine.config import Config, DictAction
+from mmengine.registry import RUNNERS
+from mmengine.runner import Runner
 
 from .config_checks import (
     check_amp_dtype,
@@ -45,3 +50,55 @@ def load_config(path: str,
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(path))[0])
     return cfg
+
+
+def parse_tool_args(parser: argparse.ArgumentParser) -> argparse.Namespace:
+    """Add the arguments ``tools/train.py`` and ``tools/test.py`` share
+    (MMDetection's, and ``--no-data-check``), then parse.
+
+    Args:
+        parser (ArgumentParser): The tool's parser, with its own arguments.
+
+    Returns:
+        Namespace: The arguments; ``LOCAL_RANK`` is set from ``--local-rank``
+        where the launcher passed that instead (torch.distributed.launch).
+    """
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override settings of the config, key=value, e.g. '
+        'model.roi_head.bbox_head.loss_cls.lambda_=0.0010062')
+    parser.add_argument(
+        '--no-data-check',
+        action='store_true',
+        help='do not check that the dataset files exist before building '
+        '(files read through backend_args are asked of that file backend; '
+        'docs/troubleshooting.md)')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
+def build_runner(cfg: Config) -> Runner:
+    """The runner, as MMDetection's tools build it. Without CUDA the CPU
+    wrappers are registered and a torchrun launch is set up over gloo
+    first (``mmdet_droploss.cpu``).
+
+    Args:
+        cfg (Config): The config.
+
+    Returns:
+        Runner: The runner.
+    """
+    if not torch.cuda.is_available():
+        from mmdet_droploss.cpu import setup_cpu_distributed
+        setup_cpu_distributed(cfg)
+    return (Runner.from_cfg(cfg) if 'runner_type' not in cfg else
+            RUNNERS.build(cfg))

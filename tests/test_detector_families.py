@@ -28,6 +28,32 @@ def train_batch(root: str, with_mask: bool = True) -> dict:
     return synthetic_train_batch(root, with_mask=with_mask, scale=(96, 96))
 
 
+def reduced_model(config: str):
+    """The config's detector, reduced in size (REDUCED), initialised."""
+    cfg = Config.fromfile(str(CONFIG_DIR / config))
+    import_modules_from_strings(**cfg.custom_imports)
+    cfg.merge_from_dict(REDUCED)
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    return model
+
+
+def train_loss(model, batch: dict):
+    """The summed loss and the logged values of one training forward."""
+    model.train()
+    outputs = model(**model.data_preprocessor(batch, True), mode='loss')
+    return model.parse_losses(outputs)
+
+
+def predict(model, batch: dict):
+    """The first image's predicted instances."""
+    model.eval()
+    with torch.no_grad():
+        preds = model(**model.data_preprocessor(batch, False), mode='predict')
+    return preds[0].pred_instances
+
+
 @pytest.mark.parametrize('config, with_mask, num_stages', [
     ('droploss_r50_lvis.py', True, 1),
     ('cascade_rcnn/droploss_cascade-mask-rcnn_r50_lvis.py', True, 3),
@@ -36,12 +62,7 @@ def train_batch(root: str, with_mask: bool = True) -> dict:
 ])
 def test_train_iteration_and_prediction(tiny_lvis, config, with_mask,
                                         num_stages):
-    cfg = Config.fromfile(str(CONFIG_DIR / config))
-    import_modules_from_strings(**cfg.custom_imports)
-    cfg.merge_from_dict(REDUCED)
-    torch.manual_seed(0)
-    model = MODELS.build(cfg.model)
-    model.init_weights()
+    model = reduced_model(config)
     freq = frequencies_from_annotations(tiny_lvis['train'])
     losses = [m for m in model.modules() if isinstance(m, DropLoss)]
     assert len(losses) == num_stages
@@ -50,9 +71,7 @@ def test_train_iteration_and_prediction(tiny_lvis, config, with_mask,
 
     batch = train_batch(tiny_lvis['root'], with_mask)
 
-    model.train()
-    outputs = model(**model.data_preprocessor(batch, True), mode='loss')
-    total, log_vars = model.parse_losses(outputs)
+    total, log_vars = train_loss(model, batch)
     ratios = [k for k in log_vars if k.endswith('drop_keep_ratio')]
     assert len(ratios) == num_stages
     assert torch.isfinite(total)
@@ -60,10 +79,7 @@ def test_train_iteration_and_prediction(tiny_lvis, config, with_mask,
     assert all(torch.isfinite(head.fc_cls.weight.grad).all()
                for head in model.modules() if hasattr(head, 'fc_cls'))
 
-    model.eval()
-    with torch.no_grad():
-        preds = model(**model.data_preprocessor(batch, False), mode='predict')
-    instances = preds[0].pred_instances
+    instances = predict(model, batch)
     assert 0 < len(instances) <= 20
     assert instances.labels.max() < 1203
     assert ('masks' in instances) == with_mask
@@ -81,12 +97,7 @@ def test_recipe_and_peer_losses_train_and_predict(tiny_lvis, config,
     """The authors' recipe (caffe backbone, its input) and each peer loss
     in the same detector: a finite loss whose gradient reaches the
     classifier, and LVIS-style predictions."""
-    cfg = Config.fromfile(str(CONFIG_DIR / config))
-    import_modules_from_strings(**cfg.custom_imports)
-    cfg.merge_from_dict(REDUCED)
-    torch.manual_seed(0)
-    model = MODELS.build(cfg.model)
-    model.init_weights()
+    model = reduced_model(config)
     head = model.roi_head.bbox_head
     assert type(head.loss_cls).__name__ == loss_type
     if getattr(head.loss_cls, 'uses_category_freq', False):
@@ -94,19 +105,14 @@ def test_recipe_and_peer_losses_train_and_predict(tiny_lvis, config,
             frequencies_from_annotations(tiny_lvis['train']))
 
     batch = train_batch(tiny_lvis['root'])
-    model.train()
-    outputs = model(**model.data_preprocessor(batch, True), mode='loss')
-    total, log_vars = model.parse_losses(outputs)
+    total, log_vars = train_loss(model, batch)
     assert any(k.startswith('loss_cls') for k in log_vars)
     assert torch.isfinite(total)
     total.backward()
     grad = head.fc_cls.weight.grad
     assert torch.isfinite(grad).all() and grad.abs().sum() > 0
 
-    model.eval()
-    with torch.no_grad():
-        preds = model(**model.data_preprocessor(batch, False), mode='predict')
-    instances = preds[0].pred_instances
+    instances = predict(model, batch)
     assert 0 < len(instances) <= 20
     assert instances.labels.max() < 1203
     assert 0 < instances.scores.min() and instances.scores.max() <= 1

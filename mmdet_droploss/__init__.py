@@ -4,7 +4,7 @@
 Importing the package registers its loss, head, hook and metric into
 MMDetection's registries.
 """
-from .utils.stack_check import check_stack
+from .stack_check import check_stack
 
 # before anything imports mmdet or mmcv's ops: a mismatch is named with its fix
 check_stack()
@@ -13,7 +13,7 @@ from .datasets import *  # noqa: E402,F401,F403
 from .engine import *  # noqa: E402,F401,F403
 from .evaluation import *  # noqa: E402,F401,F403
 from .models import *  # noqa: E402,F401,F403
-from .utils.safe_globals import register_safe_globals  # noqa: E402
+from .safe_globals import register_safe_globals  # noqa: E402
 from .version import __version__  # noqa: E402
 
 # MMEngine's checkpoints load under torch's weights-only default (>= 2.6)

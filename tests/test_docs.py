@@ -14,8 +14,6 @@ import pytest
 from mmengine.config import Config
 from test_configs import CONFIGS
 
-from mmdet_droploss.utils import check_class_counts
-
 REPO = Path(__file__).resolve().parents[1]
 DOCS = [REPO / 'README.md', *sorted((REPO / 'docs').glob('*.md'))]
 
@@ -128,10 +126,9 @@ def test_named_shell_script_parses(script):
 
 
 @pytest.mark.parametrize('config', sorted(NAMED_CONFIGS))
-def test_named_config_loads_with_agreeing_class_counts(config):
+def test_named_config_loads(config):
     for path in resolve(config):
-        cfg = Config.fromfile(str(REPO / path))
-        check_class_counts(cfg)
+        Config.fromfile(str(REPO / path))
         # test_configs.py builds the model of each of these
         assert str(Path(path).relative_to('configs')) in CONFIGS
 

@@ -97,8 +97,9 @@ def test_installed_stack_satisfies_the_declared_range(name):
 
 def test_the_import_loads_what_a_gpu_user_needs():
     """`import mmdet_droploss` registers the product, not the synthetic-data
-    generators (mmdet_droploss.testing) nor the CPU-only wrappers
-    (mmdet_droploss.cpu, which the tools import without CUDA)."""
+    generators (mmdet_droploss.testing), the CPU-only wrappers
+    (mmdet_droploss.cpu, which the tools import without CUDA) nor the
+    tools' checks and set-up (mmdet_droploss.utils)."""
     code = (
         'import sys, json, mmdet_droploss\n'
         'from mmdet.registry import MODELS, MODEL_WRAPPERS, OPTIM_WRAPPERS\n'
@@ -115,4 +116,5 @@ def test_the_import_loads_what_a_gpu_user_needs():
     assert not loaded['ddp'] and not loaded['amp']
     assert not [m for m in loaded['modules']
                 if m.startswith(('mmdet_droploss.testing',
-                                 'mmdet_droploss.cpu'))]
+                                 'mmdet_droploss.cpu',
+                                 'mmdet_droploss.utils'))]

@@ -1,16 +1,11 @@
 # Copyright (c) mmdet-droploss contributors. All rights reserved.
-from .config_checks import (
-    check_amp_dtype,
-    check_class_counts,
-    check_sync_stats,
-    class_counts,
-)
+"""What tools/train.py and tools/test.py check and set up before a run;
+``import mmdet_droploss`` does not load it."""
+from .config_checks import check_amp_dtype, check_pretrained, check_sync_stats
 from .data_checks import check_data_files, missing_data_files
 from .setup_env import build_runner, load_config, parse_tool_args
-from .stack_check import check_pretrained
 
 __all__ = [
-    'check_amp_dtype', 'check_class_counts', 'check_data_files',
-    'check_pretrained', 'check_sync_stats', 'class_counts', 'load_config',
-    'missing_data_files', 'build_runner', 'parse_tool_args'
+    'build_runner', 'check_amp_dtype', 'check_data_files', 'check_pretrained',
+    'check_sync_stats', 'load_config', 'missing_data_files', 'parse_tool_args'
 ]

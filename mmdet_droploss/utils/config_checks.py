@@ -1,7 +1,8 @@
 # Copyright (c) mmdet-droploss contributors. All rights reserved.
-from typing import List, Tuple
+import importlib
+from typing import Any, Iterator, List, Tuple
 
-from mmengine.config import Config, ConfigDict
+from mmengine.config import Config
 
 
 def _as_list(heads) -> List[Tuple[str, dict]]:
@@ -10,56 +11,6 @@ def _as_list(heads) -> List[Tuple[str, dict]]:
     if isinstance(heads, (list, tuple)):
         return [(f'[{i}]', h) for i, h in enumerate(heads)]
     return [('', heads)]
-
-
-def class_counts(model_cfg: ConfigDict) -> List[Tuple[str, int]]:
-    """Every class count a detector config states, with where it stands.
-
-    Looks at the RoI head's box head(s) and their classification loss
-    (``num_classes`` and the length of an explicit ``category_freq`` list),
-    and at the mask head(s) unless class-agnostic. Cascade heads (lists) are
-    covered stage by stage.
-
-    Args:
-        model_cfg (ConfigDict): ``cfg.model``.
-
-    Returns:
-        List[Tuple[str, int]]: (config path, count) pairs.
-    """
-    counts = []
-    roi_head = model_cfg.get('roi_head') or {}
-    for suffix, head in _as_list(roi_head.get('bbox_head')):
-        path = f'model.roi_head.bbox_head{suffix}'
-        if 'num_classes' in head:
-            counts.append((f'{path}.num_classes', head['num_classes']))
-        loss = head.get('loss_cls') or {}
-        if 'num_classes' in loss:
-            counts.append((f'{path}.loss_cls.num_classes',
-                           loss['num_classes']))
-        freq = loss.get('category_freq')
-        if isinstance(freq, (list, tuple)):
-            counts.append((f'{path}.loss_cls.category_freq (entries)',
-                           len(freq)))
-    for suffix, head in _as_list(roi_head.get('mask_head')):
-        if 'num_classes' in head and not head.get('class_agnostic', False):
-            counts.append((f'model.roi_head.mask_head{suffix}.num_classes',
-                           head['num_classes']))
-    return counts
-
-
-def check_class_counts(cfg: Config) -> None:
-    """Fail before anything is built when the class counts disagree.
-
-    Args:
-        cfg (Config): A detector config.
-    """
-    counts = class_counts(cfg.get('model') or {})
-    if len({n for _, n in counts}) > 1:
-        listed = ', '.join(f'{path}={n}' for path, n in counts)
-        raise ValueError(
-            f'The class counts of the config disagree: {listed}. Set them '
-            'all to the number of classes of the training dataset (LVIS v1: '
-            '1203, LVIS v0.5: 1230).')
 
 
 def is_multi_stage(roi_head: dict) -> bool:
@@ -165,3 +116,46 @@ def check_amp_dtype(cfg: Config) -> None:
             "float16 only, not bfloat16; use optim_wrapper.dtype='float16' "
             '(what --amp uses on CUDA, with loss scaling) or train without '
             '--amp.')
+
+
+def _strings(node: Any) -> Iterator[str]:
+    """Every string inside nested dicts and lists."""
+    if isinstance(node, str):
+        yield node
+    elif isinstance(node, dict):
+        for value in node.values():
+            yield from _strings(value)
+    elif isinstance(node, (list, tuple)):
+        for value in node:
+            yield from _strings(value)
+
+
+def check_pretrained(model_cfg: dict) -> None:
+    """Raise before training when the model starts from ``torchvision://``
+    weights and torchvision does not import.
+
+    MMEngine asks torchvision for the URL of such weights (it downloads them
+    once into torch's hub cache), when the weights are initialised, after
+    the data and the model are built.
+
+    Args:
+        model_cfg (dict): The config's ``model``.
+
+    Raises:
+        ImportError: Naming the weights and the two fixes.
+    """
+    names = sorted({s for s in _strings(model_cfg)
+                    if s.startswith(('torchvision://', 'modelzoo://'))})
+    if not names:
+        return
+    try:
+        importlib.import_module('torchvision')
+    except Exception as e:  # noqa: BLE001 (an import can fail many ways)
+        raise ImportError(
+            f'The model starts from {names}, and MMEngine needs torchvision '
+            f'to find their URL, but it does not import ({e}). Fix: pip '
+            'install the torchvision of this torch (torchvision 0.16.2 for '
+            'torch 2.1.2), or point init_cfg at a local copy of the weights, '
+            'e.g. --cfg-options model.backbone.init_cfg.checkpoint='
+            f'/path/resnet50-0676ba61.pth (docs/installation.md, "ImageNet '
+            'weights").') from None

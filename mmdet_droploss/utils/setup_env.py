@@ -9,11 +9,7 @@ from mmengine.config import Config, DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-from .config_checks import (
-    check_amp_dtype,
-    check_class_counts,
-    check_sync_stats,
-)
+from .config_checks import check_amp_dtype, check_sync_stats
 
 
 def load_config(path: str,
@@ -23,8 +19,7 @@ def load_config(path: str,
     """Read a config as MMDetection's tools do.
 
     ``--cfg-options`` are merged in, and the work dir is the one given, else
-    the config's, else ``./work_dirs/<config name>``. Disagreeing class
-    counts (box head, loss, frequency list, mask head), a DropLoss with
+    the config's, else ``./work_dirs/<config name>``. A DropLoss with
     ``sync_stats=True`` in a head that may skip it and bfloat16 in the CUDA
     AMP wrapper fail here.
 
@@ -41,7 +36,6 @@ def load_config(path: str,
     cfg.launcher = launcher
     if cfg_options is not None:
         cfg.merge_from_dict(cfg_options)
-    check_class_counts(cfg)
     check_sync_stats(cfg)
     check_amp_dtype(cfg)
     if work_dir is not None:

@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from mmdet_droploss.utils.stack_check import check_stack, stack_problems
+from mmdet_droploss.stack_check import check_stack, stack_problems
 
 GOOD = dict(torch='2.13.0', numpy='2.4.6', mmcv='2.1.0', mmdet='3.3.0')
 

@@ -411,10 +411,6 @@ class DropLoss(nn.Module):
         """
         assert reduction_override in (None, 'none', 'mean', 'sum')
         reduction = reduction_override or self.reduction
-        if cls_score.size(-1) != self.num_classes:
-            raise ValueError(
-                f'cls_score has {cls_score.size(-1)} columns but DropLoss '
-                f'has num_classes={self.num_classes}.')
         loss, keep_ratio = drop_loss(
             cls_score,
             labels,

@@ -7,12 +7,11 @@ fails at the first validation), mmcv without its compiled ops or with ops
 built for another torch (the first RoIAlign fails), and mmcv >= 2.2 under
 MMDetection 3.3 (an assert inside ``import mmdet``). ``check_stack`` runs
 when the package is imported, so the tools and ``custom_imports`` see it
-first. docs/installation.md lists the supported stacks. ``check_pretrained``
-names a missing torchvision before a training that needs it.
+first. docs/installation.md lists the supported stacks.
 """
 import importlib
 from importlib import metadata
-from typing import Any, Dict, Iterator, List, Optional
+from typing import Dict, List, Optional
 
 from mmengine.utils import digit_version
 
@@ -108,46 +107,3 @@ def check_stack() -> None:
         raise ImportError(
             'mmdet_droploss cannot run on this stack:\n- ' +
             '\n- '.join(problems) + f'\nSupported stacks: {INSTALL_DOC}.')
-
-
-def _strings(node: Any) -> Iterator[str]:
-    """Every string inside nested dicts and lists."""
-    if isinstance(node, str):
-        yield node
-    elif isinstance(node, dict):
-        for value in node.values():
-            yield from _strings(value)
-    elif isinstance(node, (list, tuple)):
-        for value in node:
-            yield from _strings(value)
-
-
-def check_pretrained(model_cfg: dict) -> None:
-    """Raise before training when the model starts from ``torchvision://``
-    weights and torchvision does not import.
-
-    MMEngine asks torchvision for the URL of such weights (it downloads them
-    once into torch's hub cache), when the weights are initialised, after
-    the data and the model are built.
-
-    Args:
-        model_cfg (dict): The config's ``model``.
-
-    Raises:
-        ImportError: Naming the weights and the two fixes.
-    """
-    names = sorted({s for s in _strings(model_cfg)
-                    if s.startswith(('torchvision://', 'modelzoo://'))})
-    if not names:
-        return
-    try:
-        importlib.import_module('torchvision')
-    except Exception as e:  # noqa: BLE001 (an import can fail many ways)
-        raise ImportError(
-            f'The model starts from {names}, and MMEngine needs torchvision '
-            f'to find their URL, but it does not import ({e}). Fix: pip '
-            'install the torchvision of this torch (torchvision 0.16.2 for '
-            'torch 2.1.2), or point init_cfg at a local copy of the weights, '
-            'e.g. --cfg-options model.backbone.init_cfg.checkpoint='
-            f'/path/resnet50-0676ba61.pth ({INSTALL_DOC}, "ImageNet '
-            'weights").') from None

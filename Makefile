@@ -47,10 +47,12 @@ test: setup
 test-compat: setup-compat
 	$(COMPAT_VENV)/bin/python -m pytest tests -q
 
-# rerun the benchmarks docs/performance.md quotes and rewrite their blocks
-# (about 10 minutes); BENCH=bench_loss reruns only the blocks naming it
+# rerun the commands whose output README.md and docs/*.md quote in their
+# <!-- bench: ... --> blocks and rewrite the blocks (about 10 minutes);
+# BENCH=bench_loss reruns only the blocks whose command names it; LONG=1
+# also those marked long (the demo, the experiments, CI: hours in all)
 bench: setup
-	$(PY) tools/benchmarks/update_docs.py docs/performance.md --only "$(BENCH)"
+	$(PY) tools/benchmarks/update_docs.py --only "$(BENCH)" $(if $(LONG),--long)
 
 clean:
 	rm -rf $(DEMO_DIR) $(DEMO_DATA) data/synthetic_lvis

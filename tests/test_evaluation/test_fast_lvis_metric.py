@@ -12,6 +12,7 @@ from pycocotools import mask as mask_util
 
 from mmdet_droploss.evaluation.metrics.fast_lvis_metric import (
     RESULT_KEYS,
+    judged_categories,
     lvis_results,
 )
 from mmdet_droploss.testing.synthetic_lvis import synthetic_detections
@@ -100,7 +101,7 @@ def test_unjudged_detections_left_out_change_no_number(tiny_lvis, tmp_path,
              outfile_prefix=prefix, progress=False))
     ours = metric.compute_metrics(copy.deepcopy(results))
     cat_ids = sorted(metric.gt.getCatIds())
-    judged = metric.judged_cat_ids
+    judged = judged_categories(metric.gt.dataset)
     monkeypatch.setattr(np, 'float', float, raising=False)
     gt = LVIS(tiny_lvis['val'])
     for iou_type in ('bbox', 'segm'):
@@ -144,7 +145,7 @@ def test_only_unjudged_detections_score_like_lvis_api(tiny_lvis, monkeypatch):
     metric = METRICS.build(
         dict(type='FastLVISMetric', ann_file=tiny_lvis['val'],
              metric='bbox', progress=False))
-    judged = metric.judged_cat_ids
+    judged = judged_categories(metric.gt.dataset)
     cat_ids = sorted(metric.gt.getCatIds())
     results = []
     for img_id in sorted(judged):
@@ -270,7 +271,6 @@ def test_labels_follow_a_coco_dataset_restricted_to_some_classes(
         dict(type='FastLVISMetric', ann_file=str(path), metric=['bbox'],
              outfile_prefix=str(tmp_path / 'ours'), progress=False))
     metric.dataset_meta = dataset.metainfo
-    assert metric.label_cat_ids == dataset.cat_ids
     metric.compute_metrics(copy.deepcopy(results))
     tables = json.loads((tmp_path / 'ours.eval.json').read_text())
     ours = {c['id']: c['ap'] for c in tables['bbox']['per_category']}
@@ -283,16 +283,29 @@ def test_labels_follow_a_coco_dataset_restricted_to_some_classes(
     assert sum(0.05 < ap < 0.95 for ap in ref.values()) >= 4
 
 
-def test_classes_the_file_lacks_are_refused(tiny_lvis):
+@pytest.mark.parametrize('first_use', ['process', 'compute_metrics'])
+def test_classes_the_file_lacks_are_refused(tiny_lvis, first_use):
+    """Where the labels are first mapped to the file's categories: in
+    process() (to keep the judged detections) or else compute_metrics()."""
     with open(tiny_lvis['val'], encoding='utf-8') as f:
         names = [c['name'] for c in json.load(f)['categories']]
-    metric = METRICS.build(dict(type='FastLVISMetric',
-                                ann_file=tiny_lvis['val']))
+    metric = METRICS.build(dict(
+        type='FastLVISMetric', ann_file=tiny_lvis['val'], metric='bbox',
+        progress=False,
+        max_dets_per_cat=None if first_use == 'process' else 10))
     metric.dataset_meta = dict(classes=names[:2] + ['not_a_category'])
+    sample = dict(img_id=1, pred_instances=dict(
+        bboxes=torch.tensor([[1., 1., 9., 9.]]), scores=torch.ones(1),
+        labels=torch.zeros(1, dtype=torch.long)))
+    if first_use == 'compute_metrics':
+        metric.process({}, [sample])  # keeps unjudged detections: no map
     with pytest.raises(ValueError, match=r"names 3 classes, fewer than the "
                        rf"{len(names)} categories of .*\['not_a_category'\] "
                        r"\(of 1\) are not among them"):
-        metric.label_cat_ids
+        if first_use == 'process':
+            metric.process({}, [sample])
+        else:
+            metric.compute_metrics(metric.results)
 
 
 def predictions(records: List[dict]) -> List[dict]:
@@ -320,7 +333,6 @@ def test_process_keeps_only_judged_detections_with_the_same_numbers(
         metric = METRICS.build(dict(
             type='FastLVISMetric', ann_file=tiny_lvis['val'],
             max_dets=max_dets, outfile_prefix=prefix, progress=False))
-        assert metric.keeps_only_judged == (prefix is None)
         for sample in samples:
             metric.process({}, [sample])
         held[name] = metric.results[:]
@@ -337,14 +349,28 @@ def test_process_keeps_only_judged_detections_with_the_same_numbers(
         assert len(every['scores']) == min(max_dets, 40)
         np.testing.assert_array_equal(kept['scores'], every['scores'][want])
         np.testing.assert_array_equal(kept['labels'], every['labels'][want])
-        assert kept['masks'] == every['masks'].take(np.flatnonzero(want))
+        assert kept['masks'].rles() == every['masks'].take(
+            np.flatnonzero(want)).rles()
     assert sum(len(r['scores']) for r in held['judged']) < 0.8 * sum(
         len(r['scores']) for r in held['all'])
 
 
-def test_fixed_ap_keeps_unjudged_detections(tiny_lvis):
-    """They use up their category's K: process() keeps them."""
+@pytest.mark.parametrize('protocol, kept', [
+    (dict(max_dets=None, max_dets_per_cat=10000), 3), (dict(), 0)])
+def test_fixed_ap_keeps_unjudged_detections(tiny_lvis, protocol, kept):
+    """They use up their category's K: process() keeps them under Fixed
+    AP (and drops them under the standard protocol)."""
+    with open(tiny_lvis['val'], encoding='utf-8') as f:
+        gt = json.load(f)
+    img_id = gt['images'][0]['id']
+    judged = judged_categories(gt)[img_id]
+    labels = [k for k, c in enumerate(c['id'] for c in gt['categories'])
+              if c not in judged][:3]
+    assert len(labels) == 3
     metric = METRICS.build(dict(
-        type='FastLVISMetric', ann_file=tiny_lvis['val'], max_dets=None,
-        max_dets_per_cat=10000))
-    assert not metric.keeps_only_judged
+        type='FastLVISMetric', ann_file=tiny_lvis['val'], metric='bbox',
+        **protocol))
+    metric.process({}, [dict(img_id=img_id, pred_instances=dict(
+        bboxes=torch.tensor([[1., 1., 9., 9.]] * 3), scores=torch.ones(3),
+        labels=torch.tensor(labels)))])
+    assert len(metric.results[0]['scores']) == kept

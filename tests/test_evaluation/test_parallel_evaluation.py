@@ -3,18 +3,18 @@
 of one evaluation of all of them."""
 import copy
 import json
+import os
 import pickle
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 import torch
 from mmdet.registry import METRICS
 
-from mmdet_droploss.evaluation.functional import (
-    split_categories,
-    split_detections,
-)
+from mmdet_droploss.evaluation.functional import category_parts
+from mmdet_droploss.evaluation.functional.category_parts import split_work
 from mmdet_droploss.evaluation.metrics.fast_lvis_metric import RESULT_KEYS
 from mmdet_droploss.testing.synthetic_lvis import (
     make_synthetic_lvis,
@@ -86,15 +86,21 @@ def test_worker_processes_give_the_numbers_of_one(small_lvis, tmp_path,
 ])
 def test_categories_split_into_runs_of_about_equal_cost(costs, parts,
                                                          expected):
-    out = split_categories([10, 11, 12, 13][:len(costs)], np.array(costs),
-                           parts)
-    assert out == expected
+    """A category's cost is its ground truth (here) plus detections."""
+    cat_ids = [10, 11, 12, 13][:len(costs)]
+    gt = SimpleNamespace(catToImgs={c: [1] * n for c, n in zip(cat_ids,
+                                                                costs)})
+    out = split_work(gt, [], cat_ids, parts)
+    assert [c for c, _ in out] == expected
+    assert all(d == [] for _, d in out)
 
 
 def test_detections_follow_their_category_in_order():
+    """Detections cost 1 each (2, 2 and 3 with the category's own 1)."""
     dets = [dict(category_id=c, n=k) for k, c in enumerate([3, 1, 2, 3, 9])]
-    parts = split_detections(dets, [[1, 2], [3]])
-    assert [[d['n'] for d in p] for p in parts] == [[1, 2], [0, 3]]
+    parts = split_work(SimpleNamespace(catToImgs={}), dets, [1, 2, 3], 2)
+    assert [c for c, _ in parts] == [[1, 2], [3]]
+    assert [[d['n'] for d in p] for _, p in parts] == [[1, 2], [0, 3]]
 
 
 @pytest.mark.parametrize('nproc', [0, -1, 1.5, True, '2'])
@@ -105,7 +111,6 @@ def test_bad_nproc_is_named(small_lvis, nproc):
 
 
 def test_default_nproc_is_this_process_share_of_its_cores(small_lvis):
-    import os
     metric = METRICS.build(dict(type='FastLVISMetric',
                                 ann_file=small_lvis['val']))
     assert metric.nproc == max(1, min(8, len(os.sched_getaffinity(0))))
@@ -212,33 +217,29 @@ def test_a_failure_on_rank_0_stops_the_other_ranks(small_lvis, tmp_path,
         errors[1]
 
 
-@pytest.mark.parametrize('env, expected', [
-    ({}, 1),
-    ({'LOCAL_WORLD_SIZE': '8'}, 8),
-    ({'SLURM_NTASKS_PER_NODE': '4'}, 4),
-    ({'LOCAL_WORLD_SIZE': ''}, 1),
+@pytest.mark.parametrize('env, cores, expected', [
+    # the ranks on the machine, from the launcher
+    ({}, 16, 8),
+    ({'LOCAL_WORLD_SIZE': '8'}, 16, 2),
+    ({'SLURM_NTASKS_PER_NODE': '4'}, 16, 4),
+    ({'LOCAL_WORLD_SIZE': ''}, 16, 8),
+    # share the cores, at least 1 and at most 8 processes
+    ({'LOCAL_WORLD_SIZE': '8'}, 64, 8),
+    ({'LOCAL_WORLD_SIZE': '1'}, 64, 8),
+    ({'LOCAL_WORLD_SIZE': '8'}, 2, 1),
+    ({'LOCAL_WORLD_SIZE': '1'}, 2, 2),
+    ({'LOCAL_WORLD_SIZE': '1'}, 1, 1),
 ])
-def test_local_world_size_from_the_launcher(monkeypatch, env, expected):
-    from mmdet_droploss.evaluation.functional.category_parts import (
-        local_world_size,
-    )
+def test_default_nproc_shares_the_cores_among_the_ranks(monkeypatch, env,
+                                                        cores, expected):
     for name in ('LOCAL_WORLD_SIZE', 'SLURM_NTASKS_PER_NODE'):
         monkeypatch.delenv(name, raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    assert local_world_size() == expected
-
-
-@pytest.mark.parametrize('cores, ranks, expected', [
-    (64, 8, 8), (64, 1, 8), (16, 8, 2), (2, 8, 1), (2, 1, 2), (1, 1, 1)])
-def test_default_nproc_shares_the_cores_among_the_ranks(monkeypatch, cores,
-                                                        ranks, expected):
-    import os
-
-    from mmdet_droploss.evaluation.functional import default_nproc
     monkeypatch.setattr(os, 'sched_getaffinity', lambda pid: set(
         range(cores)))
-    assert default_nproc(ranks) == expected
+    metric = METRICS.build(dict(type='FastLVISMetric', ann_file='unread'))
+    assert metric.nproc == expected
 
 
 def rank_default_nproc(rank: int, val: str, out_dir: str) -> None:
@@ -264,7 +265,6 @@ def test_runs_of_few_categories_on_their_own_images_change_no_number(
         small_lvis, tmp_path, monkeypatch, protocol):
     """Each run of categories is evaluated on the images that hold its
     ground truth or detections; runs of 3 give the numbers of one run."""
-    from mmdet_droploss.evaluation.functional import category_parts
     kwargs = PROTOCOLS[protocol]
     monkeypatch.setattr(category_parts, 'CATEGORIES_PER_RUN', 1000)
     one = evaluate(small_lvis, tmp_path, 'one', nproc=1, **kwargs)

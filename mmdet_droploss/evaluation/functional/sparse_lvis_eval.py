@@ -7,17 +7,14 @@ from faster_coco_eval.core.faster_eval_api import _C
 
 
 class SparseLVISEval(COCOeval_faster):
-    """faster-coco-eval's LVIS evaluation without its per-pair dictionary.
-
-    ``COCOeval_faster.evaluate`` builds a dict entry for every image x
-    category pair (20k x 1203 on LVIS val) before it computes the IoUs of
-    the few pairs that have both ground truth and detections. Here the
-    empty pairs share one empty list; the IoUs, the C++ matching and the
-    accumulation are faster-coco-eval's own (pinned to 1.8.0).
+    """faster-coco-eval's LVIS evaluation (pinned to 1.8.0) without its
+    dict entry per image x category pair: the IoUs are computed for the
+    pairs with ground truth and detections, the empty ones share one list.
     """
 
     def evaluate(self) -> None:
-        """Compute IoUs of the non-empty pairs, then match and accumulate."""
+        """IoUs of the non-empty pairs, then the C++ matching and
+        accumulation."""
         p = self.params
         p.imgIds = list(np.unique(p.imgIds))
         p.catIds = list(np.unique(p.catIds))

@@ -12,7 +12,7 @@ from mmdet.models.losses.accuracy import accuracy
 from mmdet.models.losses.utils import weight_reduce_loss
 from mmdet.registry import MODELS
 from mmengine.dist import get_rank
-from mmengine.model import is_model_wrapper
+from mmengine.model import bias_init_with_prob, is_model_wrapper
 from torch import Tensor
 
 from mmdet_droploss.datasets.category_frequency import (
@@ -33,62 +33,42 @@ MODES = ('drop', 'eql', 'bce')
 def drop_loss(cls_score: Tensor,
               labels: Tensor,
               tail_mask: Tensor,
-              label_weights: Optional[Tensor] = None,
               drop_background: bool = True,
               sync_stats: bool = False,
-              reduction: str = 'mean',
-              avg_factor: Optional[float] = None,
               tail_inds: Optional[Tensor] = None,
               generator: Optional[torch.Generator] = None
               ) -> Tuple[Tensor, Tensor]:
-    """Sigmoid BCE over C categories, with DropLoss's weights.
+    """Sigmoid BCE over C categories with DropLoss's weights, per RoI.
 
     Args:
         cls_score (Tensor): Logits of shape (N, C), no background column.
         labels (Tensor): RoI labels of shape (N, ), ``C`` for background.
         tail_mask (Tensor): Boolean mask of shape (C, ).
-        label_weights (Tensor, optional): RoI weights of shape (N, ).
         drop_background (bool): False gives Equalization Loss.
         sync_stats (bool): Compute the keep ratio over all replicas (with
-            ``drop_background`` only: otherwise no ratio is needed and no
-            collective runs).
-        reduction (str): 'none' (a loss per RoI, shape (N, )), 'mean' or
-            'sum'.
-        avg_factor (float, optional): Divisor of the summed loss.
+            ``drop_background`` only).
         tail_inds (Tensor, optional): Indices of shape (T, ) of the tail
             categories; given, nothing is read back from the device.
         generator (torch.Generator, optional): Generator of the drop
             draws, on the logits' device; None uses the device's default.
 
     Returns:
-        Tuple[Tensor, Tensor]: The loss, and the keep ratio ``r`` used
-        (1 when background rows keep everything).
+        Tuple[Tensor, Tensor]: The float32 loss of each RoI, shape (N, ),
+        and the keep ratio ``r`` used (1 when nothing is dropped).
     """
-    num_rois, num_classes = cls_score.shape
-    if tail_mask.numel() != num_classes:
+    if tail_mask.numel() != cls_score.size(1):
         raise ValueError(
-            f'cls_score has {num_classes} columns but the tail mask has '
-            f'{tail_mask.numel()} categories.')
+            f'cls_score has {cls_score.size(1)} columns but the tail mask '
+            f'has {tail_mask.numel()} categories.')
     if drop_background:
         keep_ratio = drop_keep_ratio(labels, tail_mask, sync_stats)
     else:
         keep_ratio = cls_score.new_ones((), dtype=torch.float32)
-    if num_rois == 0:
-        # An empty batch still joins the graph so that backward() works.
-        loss = cls_score.sum() * 0
-        return (cls_score.new_zeros(0) if reduction == 'none' else loss,
-                keep_ratio)
-
     weight = drop_loss_weight(labels, tail_mask, keep_ratio, drop_background,
                               tail_inds, generator)
     # float32 even under autocast, as binary_cross_entropy_with_logits runs
-    loss = WeightedSigmoidBCE.apply(cls_score.float(), labels, weight)
-    if label_weights is not None:
-        label_weights = label_weights.float()
-    loss = weight_reduce_loss(
-        loss, weight=label_weights, reduction=reduction,
-        avg_factor=avg_factor)
-    return loss, keep_ratio
+    return WeightedSigmoidBCE.apply(cls_score.float(), labels,
+                                    weight), keep_ratio
 
 
 @MODELS.register_module()
@@ -108,13 +88,10 @@ class DropLoss(nn.Module):
         lambda_ (float): Frequency threshold of the tail set, in (0, 1).
             Defaults to 0.00177, the authors' LVIS setting.
         category_freq (Sequence[float] | str, optional): Per-class image
-            frequencies as a list in the training dataset's label order, or
-            the path of a JSON file keyed by category id (written by
-            ``tools/misc/export_category_freq.py``), which
-            ``CategoryFrequencyHook`` maps into the dataset's label order.
-            None leaves them to ``CategoryFrequencyHook``, which computes
-            them from the training set before the first iteration. The
-            hook also decides between these and a checkpoint's.
+            frequencies in the training set's label order, or a JSON file
+            keyed by category id (``tools/misc/export_category_freq.py``)
+            that ``CategoryFrequencyHook`` maps; None leaves them to that
+            hook, which computes them from the training set.
         mode (str): 'drop' (DropLoss), 'eql' (Equalization Loss: background
             rows keep every term) or 'bce' (plain sigmoid BCE, no
             frequencies needed). Defaults to 'drop'.
@@ -128,11 +105,9 @@ class DropLoss(nn.Module):
             so that the keep ratio is logged; False returns the loss tensor.
             Defaults to True.
 
-    The drop draws come from a generator of the loss's own, one per
-    process, seeded from the run's seed (``torch.initial_seed()``, which
-    MMEngine sets) and the global rank: every rank drops different terms,
-    as independent draws would, and a run with the same seed draws the
-    same again. ``RandomStateHook`` saves and restores its state.
+    The drop draws come from a generator of the loss's own per process,
+    seeded from the run's seed and the global rank (:meth:`generator`);
+    ``RandomStateHook`` saves and restores its state.
     """
 
     def __init__(self,
@@ -164,21 +139,19 @@ class DropLoss(nn.Module):
         self.reduction = reduction
         self.loss_weight = loss_weight
         self.return_dict = return_dict
-        # NaN marks "not set yet"; a buffer, so that checkpoints carry it.
+        # NaN marks "not set yet"; a buffer, so that checkpoints carry it
         self.register_buffer(
             'category_freq',
             torch.full((num_classes, ), float('nan'), dtype=torch.float64))
-        # Derived from category_freq, so that the forward reads nothing
-        # back from the device; not saved.
+        # derived, so that the forward reads nothing back from the device
         self.register_buffer(
             '_tail_mask', torch.zeros(num_classes, dtype=torch.bool),
             persistent=False)
         self.register_buffer(
             '_tail_inds', torch.zeros(0, dtype=torch.long), persistent=False)
         self._freq_set = False
-        # What the config named: label-order frequencies (also in the
-        # buffer) or a table keyed by category id. CategoryFrequencyHook
-        # maps a table and decides between this and a checkpoint's.
+        # what the config named (label order, or a table keyed by id), for
+        # CategoryFrequencyHook to choose between it and a checkpoint's
         self.named_freq: Optional[Union[Tensor, FrequencyTable]] = None
         self._generator: Optional[torch.Generator] = None
         if category_freq is not None:
@@ -228,18 +201,15 @@ class DropLoss(nn.Module):
 
     @property
     def tail_mask(self) -> Tensor:
-        """Tensor: Boolean (C, ) mask of the tail set ``f_j < lambda_``."""
-        if self.mode == 'bce':
-            return torch.zeros_like(self._tail_mask)
+        """Tensor: Boolean (C, ) mask of the tail set ``f_j < lambda_``
+        (empty in mode 'bce')."""
         self.require_category_freq()
         return self._tail_mask
 
     @property
     def tail_inds(self) -> Tensor:
         """Tensor: Indices of shape (T, ) of the tail categories."""
-        if self.mode == 'bce':
-            return self._tail_inds.new_zeros(0)
-        self.tail_mask  # noqa: B018 (the same error when unset)
+        self.require_category_freq()
         return self._tail_inds
 
     def set_category_freq(self, category_freq: Sequence[float]) -> None:
@@ -281,8 +251,7 @@ class DropLoss(nn.Module):
         that reads the frequencies back from the device)."""
         freq = self.category_freq
         self._freq_set = not bool(freq.isnan().any())
-        mask = freq < self.lambda_ if self._freq_set else torch.zeros_like(
-            freq, dtype=torch.bool)
+        mask = (freq < self.lambda_) & (self._freq_set and self.mode != 'bce')
         self._tail_mask = mask
         self._tail_inds = mask.nonzero().squeeze(1)
 
@@ -295,10 +264,11 @@ class DropLoss(nn.Module):
         self._cache_tail()
 
     def generator(self, device: torch.device) -> Optional[torch.Generator]:
-        """The generator of this process's drop draws on ``device``.
-
-        Made at the first draw on a device, seeded by :func:`drop_seed`
-        from ``torch.initial_seed()`` and the global rank.
+        """The generator of this process's drop draws on ``device``, made
+        at the first draw there and seeded by :func:`drop_seed` from the
+        run's seed (``torch.initial_seed()``, which MMEngine sets) and the
+        global rank: every rank drops different terms, and a rerun with the
+        same seed the same ones.
 
         Args:
             device (torch.device): Device of the logits.
@@ -360,8 +330,18 @@ class DropLoss(nn.Module):
                 'the number of categories of the dataset.')
         return num_classes
 
+    @staticmethod
+    def activation(cls_score: Tensor) -> Tensor:
+        """The scores of the logits, elementwise: the sigmoid."""
+        return cls_score.sigmoid()
+
+    @staticmethod
+    def prior_logit(prob: float) -> float:
+        """The logit whose score is ``prob``, for the classifier's bias."""
+        return bias_init_with_prob(prob)
+
     def get_activation(self, cls_score: Tensor) -> Tensor:
-        """Sigmoid scores with a zero background column appended.
+        """Scores with a zero background column appended.
 
         Args:
             cls_score (Tensor): Logits of shape (N, C).
@@ -369,7 +349,7 @@ class DropLoss(nn.Module):
         Returns:
             Tensor: Scores of shape (N, C + 1).
         """
-        scores = cls_score.sigmoid()
+        scores = self.activation(cls_score)
         return torch.cat([scores, scores.new_zeros(scores.size(0), 1)],
                          dim=1)
 
@@ -407,26 +387,44 @@ class DropLoss(nn.Module):
 
         Returns:
             Tensor | Dict[str, Tensor]: The loss, or with ``return_dict``
-            ``loss_cls`` and the keep ratio ``drop_keep_ratio``.
+            ``loss_cls`` and what :meth:`roi_losses` logs beside it.
         """
         assert reduction_override in (None, 'none', 'mean', 'sum')
         reduction = reduction_override or self.reduction
+        loss, logged = self.roi_losses(cls_score, labels)
+        if reduction != 'none' and loss.numel() == 0:
+            loss = loss.sum()  # no RoI: 0, still in the graph for backward
+        else:
+            if label_weights is not None:
+                label_weights = label_weights.float()
+            loss = weight_reduce_loss(loss, weight=label_weights,
+                                      reduction=reduction,
+                                      avg_factor=avg_factor)
+        loss = self.loss_weight * loss
+        return dict(loss_cls=loss, **logged) if self.return_dict else loss
+
+    def roi_losses(self, cls_score: Tensor,
+                   labels: Tensor) -> Tuple[Tensor, Dict[str, Tensor]]:
+        """The loss of each RoI, and what to log beside it.
+
+        Args:
+            cls_score (Tensor): Logits of shape (N, C).
+            labels (Tensor): Labels of shape (N, ), C for background.
+
+        Returns:
+            Tuple[Tensor, Dict[str, Tensor]]: Float32 losses of shape
+            (N, ), and the keep ratio ``drop_keep_ratio``.
+        """
         loss, keep_ratio = drop_loss(
             cls_score,
             labels,
             self.tail_mask,
-            label_weights=label_weights,
             drop_background=self.mode == 'drop',
             sync_stats=self.sync_stats,
-            reduction=reduction,
-            avg_factor=avg_factor,
             tail_inds=self.tail_inds,
             generator=(self.generator(cls_score.device)
                        if self.mode == 'drop' else None))
-        loss = self.loss_weight * loss
-        if self.return_dict:
-            return dict(loss_cls=loss, drop_keep_ratio=keep_ratio)
-        return loss
+        return loss, dict(drop_keep_ratio=keep_ratio)
 
 
 def drop_losses(model: Optional[nn.Module]) -> List[Tuple[str, DropLoss]]:

@@ -16,21 +16,16 @@ from torch import Tensor
 def drop_keep_ratio(labels: Tensor,
                     tail_mask: Tensor,
                     sync_stats: bool = False) -> Tensor:
-    """Keep probability ``r`` of the background-vs-tail terms.
-
-    ``r`` is the share of foreground RoIs whose label is a tail category.
-    When the batch has no foreground RoI the ratio is undefined; the
-    authors' code then keeps every term, so this returns 1. Computed on the
-    device without reading any value back to the host.
+    """Keep probability ``r`` of the background-vs-tail terms: the share
+    of foreground RoIs whose label is a tail category, 1 without foreground
+    (the authors' code then keeps every term); nothing is read back.
 
     Args:
-        labels (Tensor): RoI labels of shape (N, ), background is
-            ``len(tail_mask)``.
-        tail_mask (Tensor): Boolean mask of shape (C, ), True for tail
-            categories.
-        sync_stats (bool): Sum the two counts over all replicas of an
-            initialised process group before dividing; every replica must
-            then call this at every iteration. Defaults to False.
+        labels (Tensor): RoI labels of shape (N, ), ``C`` for background.
+        tail_mask (Tensor): Boolean mask of shape (C, ).
+        sync_stats (bool): Sum the counts over the replicas of an
+            initialised process group; every replica must then call this
+            at every iteration. Defaults to False.
 
     Returns:
         Tensor: A float32 scalar in [0, 1].
@@ -52,11 +47,10 @@ def drop_keep_ratio(labels: Tensor,
 def drop_seed(base_seed: int, rank: int) -> int:
     """Seed of one process's drop draws: a stream of its own per rank.
 
-    MMEngine seeds every rank alike (``randomness.diff_rank_seed`` is off by
-    default), and in Mask R-CNN nothing else draws from the CUDA generator
-    between iterations, so draws from the default generator would be the
-    same on every rank. Hashed, so that the stream is unrelated to the
-    ones that ``base_seed`` (or ``base_seed + rank``) seeds elsewhere.
+    MMEngine seeds every rank alike (``randomness.diff_rank_seed`` is off
+    by default), so the default generator would draw alike on every rank;
+    hashed, so that the stream is unrelated to those ``base_seed`` (or
+    ``base_seed + rank``) seeds elsewhere.
 
     Args:
         base_seed (int): The run's seed.
@@ -77,11 +71,10 @@ def drop_loss_weight(labels: Tensor,
                      generator: Optional[torch.Generator] = None) -> Tensor:
     """Per-element weights ``w`` of DropLoss: float32 (N, C) in {0, 1}.
 
-    Foreground rows drop (weight 0) tail columns other than their own label
-    (Equalization Loss). Background rows keep each tail column with
-    probability ``keep_ratio``, one independent draw per element. One
-    number is drawn for every RoI x tail element (foreground rows ignore
-    theirs), so that no count has to be read back from the device.
+    Foreground rows drop tail columns other than their own label
+    (Equalization Loss); background rows keep each tail column with
+    probability ``keep_ratio``. One number is drawn for every RoI x tail
+    element (foreground rows ignore theirs): no count is read back.
 
     Args:
         labels (Tensor): RoI labels of shape (N, ).
@@ -89,12 +82,10 @@ def drop_loss_weight(labels: Tensor,
         keep_ratio (Tensor): Scalar keep probability ``r``.
         drop_background (bool): False gives Equalization Loss: background
             rows keep every term. Defaults to True.
-        tail_inds (Tensor, optional): Indices of shape (T, ) of the tail
-            categories, ``tail_mask.nonzero()``; give them (``DropLoss``
-            caches them) to spare that host-device synchronisation.
-        generator (torch.Generator, optional): The generator of the draws,
-            on the labels' device; None draws from the device's default
-            generator.
+        tail_inds (Tensor, optional): ``tail_mask.nonzero()``, shape
+            (T, ); given, no host-device synchronisation.
+        generator (torch.Generator, optional): Generator of the draws on
+            the labels' device; None: the device's default.
 
     Returns:
         Tensor: Weights of shape (N, C), without gradient.
@@ -121,12 +112,11 @@ def drop_loss_weight(labels: Tensor,
 
 
 def target_columns(labels: Tensor, num_classes: int) -> Tuple[Tensor, Tensor]:
-    """Each RoI's target column, as (N, 1) indices and an (N, 1) foreground
-    mask.
+    """Each RoI's target column and whether it is foreground, both (N, 1).
 
     Background rows (label C) point at column C - 1, where the callers'
-    gather-and-scatter writes back the value it read; the host never has
-    to learn how many rows are foreground.
+    gather-and-scatter writes back the value it read, so that the host
+    never learns how many rows are foreground.
 
     Args:
         labels (Tensor): RoI labels of shape (N, ).

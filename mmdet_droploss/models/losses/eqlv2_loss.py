@@ -101,20 +101,9 @@ class EQLv2Loss(EQLV2Loss):
                 label_weights: Optional[Tensor] = None,
                 avg_factor: Optional[float] = None,
                 reduction_override: Optional[str] = None) -> Tensor:
-        """Forward function; adds the batch's gradient statistics (of every
-        rank) to the accumulated ones.
-
-        Args:
-            cls_score (Tensor): Logits of shape (N, C + 1).
-            labels (Tensor): Labels of shape (N, ), C for background.
-            label_weights (Tensor, optional): RoI weights of shape (N, ).
-            avg_factor (float, optional): Divisor of the summed loss,
-                normally the number of sampled RoIs.
-            reduction_override (str, optional): 'none', 'mean' or 'sum'.
-
-        Returns:
-            Tensor: The loss.
-        """
+        """Forward function, as ``DropLoss.forward`` with logits of shape
+        (N, C + 1); adds the batch's gradient statistics (of every rank) to
+        the accumulated ones and returns the loss."""
         assert reduction_override in (None, 'none', 'mean', 'sum')
         reduction = reduction_override or self.reduction
         # float32 even under autocast, as the statistics accumulate

@@ -4,10 +4,9 @@ as detectron2's ``FastRCNNOutputLayers(use_fed_loss=True)`` computes it.
 
 arXiv: https://arxiv.org/abs/2103.07461
 """
-from typing import Optional, Sequence, Union
+from typing import Dict, Optional, Sequence, Tuple, Union
 
 import torch
-from mmdet.models.losses.utils import weight_reduce_loss
 from mmdet.registry import MODELS
 from torch import Tensor
 
@@ -112,30 +111,16 @@ class FederatedLoss(DropLoss):
         """bool: Always: the frequencies weight the negatives' draw."""
         return True
 
-    def forward(self,
-                cls_score: Tensor,
-                labels: Tensor,
-                label_weights: Optional[Tensor] = None,
-                avg_factor: Optional[float] = None,
-                reduction_override: Optional[str] = None) -> Tensor:
-        """Forward function, as ``DropLoss.forward``; returns the loss."""
-        assert reduction_override in (None, 'none', 'mean', 'sum')
-        reduction = reduction_override or self.reduction
+    def roi_losses(self, cls_score: Tensor,
+                   labels: Tensor) -> Tuple[Tensor, Dict[str, Tensor]]:
+        """The BCE of each RoI over the batch's covered categories, as
+        :meth:`DropLoss.roi_losses` returns it (nothing logged)."""
         self.require_category_freq()
-        if cls_score.size(0) == 0:
-            # an empty batch still joins the graph so that backward() works
-            loss = cls_score.sum() * 0
-            return cls_score.new_zeros(0) if reduction == 'none' else loss
         class_weight = self.category_freq.to(
             cls_score.device, torch.float32).pow(self.freq_weight_power)
         covered = federated_classes(labels, class_weight,
                                     self.num_sampled_classes,
                                     self.generator(cls_score.device))
         # float32 even under autocast, as DropLoss
-        loss = WeightedSigmoidBCE.apply(cls_score.float(), labels,
-                                        covered[None].float())
-        if label_weights is not None:
-            label_weights = label_weights.float()
-        loss = weight_reduce_loss(loss, weight=label_weights,
-                                  reduction=reduction, avg_factor=avg_factor)
-        return self.loss_weight * loss
+        return WeightedSigmoidBCE.apply(cls_score.float(), labels,
+                                        covered[None].float()), {}

@@ -5,14 +5,14 @@ segmentation using Gumbel optimized loss", ECCV 2022).
 arXiv: https://arxiv.org/abs/2207.10936
 """
 import math
-from typing import Optional
+from typing import Dict, Tuple
 
 import torch
-from mmdet.models.losses.utils import weight_reduce_loss
 from mmdet.registry import MODELS
 from torch import Tensor
 
 from .drop_loss import DropLoss
+from .drop_loss_ops import target_columns
 
 # GOL's clamp of the logits (gumbel_ce.py): the positive term exp(-z)
 # stays below e^4 and its gradient stops there
@@ -31,12 +31,9 @@ def gumbel_activation(cls_score: Tensor) -> Tensor:
     return torch.exp(-torch.exp(-cls_score.clamp(*LOGIT_RANGE)))
 
 
-def gumbel_loss(cls_score: Tensor,
-                labels: Tensor,
-                label_weights: Optional[Tensor] = None,
-                reduction: str = 'mean',
-                avg_factor: Optional[float] = None) -> Tensor:
-    """Binary cross-entropy of the Gumbel scores against one-hot targets.
+def gumbel_loss(cls_score: Tensor, labels: Tensor) -> Tensor:
+    """Binary cross-entropy of the Gumbel scores against one-hot targets,
+    per RoI.
 
     With ``G = exp(-exp(-z))``, the terms are ``-log G = exp(-z)`` at the
     label and ``-log(1 - G) = -log(-expm1(-exp(-z)))`` elsewhere, written
@@ -48,26 +45,18 @@ def gumbel_loss(cls_score: Tensor,
     Args:
         cls_score (Tensor): Logits of shape (N, C), no background column.
         labels (Tensor): RoI labels of shape (N, ), C for background.
-        label_weights (Tensor, optional): RoI weights of shape (N, ).
-        reduction (str): 'none' (a loss per RoI, shape (N, )), 'mean' or
-            'sum'.
-        avg_factor (float, optional): Divisor of the summed loss.
 
     Returns:
-        Tensor: The loss.
+        Tensor: The float32 loss of each RoI, shape (N, ).
     """
     # float32 even under autocast: exp(-z) and expm1 lose too much in fp16
     z = cls_score.float().clamp(*LOGIT_RANGE)
     neg_log_g = torch.exp(-z)
-    target = torch.zeros_like(z).scatter_(
-        1, labels.clamp(max=z.size(1) - 1)[:, None],
-        (labels < z.size(1)).to(z.dtype)[:, None])
+    col, fg = target_columns(labels, z.size(1))
+    target = torch.zeros_like(z).scatter_(1, col, fg.to(z.dtype))
     terms = torch.where(target > 0, neg_log_g,
                         -torch.log(-torch.expm1(-neg_log_g)))
-    if label_weights is not None:
-        label_weights = label_weights.float()
-    return weight_reduce_loss(terms.sum(1), weight=label_weights,
-                              reduction=reduction, avg_factor=avg_factor)
+    return terms.sum(1)
 
 
 @MODELS.register_module()
@@ -99,32 +88,15 @@ class GumbelLoss(DropLoss):
                          reduction=reduction, loss_weight=loss_weight,
                          return_dict=False)
 
+    activation = staticmethod(gumbel_activation)
+
     @staticmethod
     def prior_logit(prob: float) -> float:
         """The logit whose Gumbel score is ``prob``: ``-log(-log p)``."""
         return -math.log(-math.log(prob))
 
-    def get_activation(self, cls_score: Tensor) -> Tensor:
-        """Gumbel scores with a zero background column appended.
-
-        Args:
-            cls_score (Tensor): Logits of shape (N, C).
-
-        Returns:
-            Tensor: Scores of shape (N, C + 1).
-        """
-        scores = gumbel_activation(cls_score)
-        return torch.cat([scores, scores.new_zeros(scores.size(0), 1)],
-                         dim=1)
-
-    def forward(self,
-                cls_score: Tensor,
-                labels: Tensor,
-                label_weights: Optional[Tensor] = None,
-                avg_factor: Optional[float] = None,
-                reduction_override: Optional[str] = None) -> Tensor:
-        """Forward function, as ``DropLoss.forward``; returns the loss."""
-        assert reduction_override in (None, 'none', 'mean', 'sum')
-        reduction = reduction_override or self.reduction
-        return self.loss_weight * gumbel_loss(
-            cls_score, labels, label_weights, reduction, avg_factor)
+    def roi_losses(self, cls_score: Tensor,
+                   labels: Tensor) -> Tuple[Tensor, Dict[str, Tensor]]:
+        """:func:`gumbel_loss`, as :meth:`DropLoss.roi_losses` returns it
+        (nothing logged)."""
+        return gumbel_loss(cls_score, labels), {}

@@ -94,8 +94,8 @@ class DropLossBBoxHead(Shared2FCBBoxHead):
 
     def init_weights(self) -> None:
         """Initialise as MMDetection does, then set the prior bias: the
-        loss's ``prior_logit`` (the inverse of its activation, e.g.
-        ``GumbelLoss``'s) where it has one, else the sigmoid's."""
+        loss's ``prior_logit`` (the inverse of its activation) where it has
+        one (DropLoss and its subclasses), else the sigmoid's."""
         super().init_weights()
         if self.with_cls and self.fc_cls.bias is not None:
             prior_logit = getattr(self.loss_cls, 'prior_logit',

@@ -53,7 +53,7 @@ def default_nproc() -> int:
 def split_work(gt: COCO, dets: Sequence[dict], cat_ids: Sequence[int],
                num_parts: int) -> List[Tuple[List[int], List[dict]]]:
     """Consecutive runs of categories of about equal work (ground truth
-    plus detections, plus one), and their detections.
+    plus detections, plus one for the accumulation), and their detections.
 
     Args:
         gt (COCO): The ground truth.

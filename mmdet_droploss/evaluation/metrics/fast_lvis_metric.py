@@ -273,13 +273,17 @@ class FastLVISMetric(BaseMetric):
         # True on rank 0 while the other ranks serve category parts
         self._ranks_serving = False
 
-    @cached_property
-    def gt(self) -> COCO:
-        """COCO: The ground truth, loaded on first use."""
+    def _load_ann_file(self, **kwargs) -> dict:
+        """``ann_file`` parsed, ``kwargs`` to ``json.load``."""
         with get_local_path(self.ann_file,
                             backend_args=self.backend_args) as path:
             with open(path, encoding='utf-8') as f:
-                return COCO(json.load(f))
+                return json.load(f, **kwargs)
+
+    @cached_property
+    def gt(self) -> COCO:
+        """COCO: The ground truth, loaded on first use."""
+        return COCO(self._load_ann_file())
 
     @cached_property
     def judged_labels(self) -> Dict[int, np.ndarray]:
@@ -288,11 +292,8 @@ class FastLVISMetric(BaseMetric):
         ids: every rank needs them, the ground truth only rank 0."""
         keys = ('images', 'annotations', 'categories', 'id', 'name',
                 'image_id', 'category_id', 'neg_category_ids')
-        with get_local_path(self.ann_file,
-                            backend_args=self.backend_args) as path:
-            with open(path, encoding='utf-8') as f:
-                ann = json.load(f, object_hook=lambda obj: {
-                    k: obj[k] for k in keys if k in obj})
+        ann = self._load_ann_file(
+            object_hook=lambda obj: {k: obj[k] for k in keys if k in obj})
         label = {c: k for k, c in enumerate(
             self._label_cat_ids(ann['categories']))}
         return {img_id: np.array(sorted(label[c] for c in cats if c in label),

@@ -4,9 +4,7 @@ from .category_frequency import (
     frequencies_from_annotations,
     frequencies_from_dataset,
     load_annotation_file,
-    load_category_freq,
 )
-from .machine_shared import MachineSharedMixin
 from .machine_shared_coco import MachineSharedCocoDataset
 from .machine_shared_lvis_v05 import MachineSharedLVISV05Dataset
 from .machine_shared_lvis_v1 import MachineSharedLVISV1Dataset
@@ -16,7 +14,7 @@ from .transforms import CheckedLoadImageFromFile
 __all__ = [
     'CheckedLoadImageFromFile', 'MachineSharedCocoDataset',
     'MachineSharedLVISV05Dataset', 'MachineSharedLVISV1Dataset',
-    'MachineSharedMixin', 'RepeatFactorSampler', 'count_category_images',
+    'RepeatFactorSampler', 'count_category_images',
     'frequencies_from_annotations', 'frequencies_from_dataset',
-    'load_annotation_file', 'load_category_freq', 'repeat_factors'
+    'load_annotation_file', 'repeat_factors'
 ]

@@ -9,5 +9,4 @@ from .machine_shared import MachineSharedMixin
 @DATASETS.register_module()
 class MachineSharedCocoDataset(MachineSharedMixin, FileClassesMixin,
                                CocoDataset):
-    """``CocoDataset`` loaded once per machine and shared by its ranks
-    (see :class:`MachineSharedMixin`)."""
+    """``CocoDataset`` loaded once per machine (see MachineSharedMixin)."""

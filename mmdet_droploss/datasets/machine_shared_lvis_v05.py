@@ -9,5 +9,4 @@ from .machine_shared import MachineSharedMixin
 @DATASETS.register_module()
 class MachineSharedLVISV05Dataset(MachineSharedMixin, FileClassesMixin,
                                   LVISV05Dataset):
-    """``LVISV05Dataset`` loaded once per machine and shared by its ranks
-    (see :class:`MachineSharedMixin`)."""
+    """``LVISV05Dataset`` loaded once per machine (see MachineSharedMixin)."""

@@ -9,5 +9,4 @@ from .machine_shared import MachineSharedMixin
 @DATASETS.register_module()
 class MachineSharedLVISV1Dataset(MachineSharedMixin, FileClassesMixin,
                                  LVISV1Dataset):
-    """``LVISV1Dataset`` loaded once per machine and shared by its ranks
-    (see :class:`MachineSharedMixin`)."""
+    """``LVISV1Dataset`` loaded once per machine (see MachineSharedMixin)."""

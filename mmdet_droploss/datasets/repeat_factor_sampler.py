@@ -9,11 +9,9 @@ from mmengine.dataset import DefaultSampler
 
 
 def repeat_factors(dataset, oversample_thr: float) -> np.ndarray:
-    """Each image's repeat factor, as detectron2 computes it.
-
-    ``f_c`` is the share of the dataset's images that hold category ``c``;
-    ``r_c = max(1, sqrt(t / f_c))``; an image's factor is the largest
-    ``r_c`` of its categories (1 for an image without any).
+    """Each image's repeat factor, as detectron2 computes it: the largest
+    ``r_c = max(1, sqrt(t / f_c))`` of its categories (1 for none), with
+    ``f_c`` the share of the images holding category ``c``.
 
     Args:
         dataset: A dataset with ``get_cat_ids(idx)`` (MMDetection's).
@@ -35,15 +33,13 @@ def repeat_factors(dataset, oversample_thr: float) -> np.ndarray:
 
 @DATA_SAMPLERS.register_module()
 class RepeatFactorSampler(DefaultSampler):
-    """Repeat-factor sampling as detectron2's ``RepeatFactorTrainingSampler``
-    (the authors' RFS): each epoch an image is taken ``floor(r_i)`` times
-    plus once more with probability ``r_i - floor(r_i)``, drawn anew from
-    (seed, epoch), the same on every rank; then the list is shuffled and
-    split across ranks as ``DefaultSampler`` splits it.
+    """Repeat-factor sampling as detectron2's ``RepeatFactorTrainingSampler``.
 
-    MMDetection's ``ClassBalancedDataset`` takes ``ceil(r_i)`` instead, so an
-    image with ``r_i = 1.1`` is seen twice every epoch. The epoch's length
-    varies from epoch to epoch around ``sum(r_i)``.
+    Each epoch an image is taken ``floor(r_i)`` times plus once more with
+    probability ``r_i - floor(r_i)`` (MMDetection's ``ClassBalancedDataset``
+    takes ``ceil(r_i)``), drawn anew from (seed, epoch), the same on every
+    rank; the list is shuffled and split across ranks as ``DefaultSampler``
+    splits it, so the epoch's length varies around ``sum(r_i)``.
 
     Args:
         dataset: The dataset (``get_cat_ids`` per index).

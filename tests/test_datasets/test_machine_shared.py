@@ -23,8 +23,22 @@ def items(dataset) -> list:
     return [dataset.get_data_info(i) for i in range(len(dataset))]
 
 
+def recorded_load(cls, log: Path):
+    """``cls.load_data_list`` (the parse of the annotation file), appending
+    the id of the process that runs it to ``log``."""
+    load = cls.load_data_list
+
+    def recorded(self):
+        with open(log, 'a') as f:
+            f.write(f'{os.getpid()}\n')
+        return load(self)
+
+    return recorded
+
+
 @pytest.mark.parametrize('kind', ['LVISV1Dataset', 'CocoDataset'])
-def test_same_items_as_the_dataset_it_extends(tiny_lvis, tmp_path, kind):
+def test_same_items_as_the_dataset_it_extends(tiny_lvis, tmp_path, kind,
+                                              monkeypatch):
     root, options = tiny_lvis['root'], {}
     if kind == 'CocoDataset':
         from mmdet_droploss.testing.synthetic_lvis import make_synthetic_coco
@@ -37,6 +51,9 @@ def test_same_items_as_the_dataset_it_extends(tiny_lvis, tmp_path, kind):
     share = tmp_path / 'share'
     share.mkdir()
     plain = build(kind, root, **options)
+    loads = tmp_path / 'loads'
+    monkeypatch.setattr(DATASETS.get(kind), 'load_data_list',
+                        recorded_load(DATASETS.get(kind), loads))
     shared = build(f'MachineShared{kind}', root, share_dir=str(share),
                    **options)
     assert len(shared) == len(plain) > 3
@@ -46,7 +63,10 @@ def test_same_items_as_the_dataset_it_extends(tiny_lvis, tmp_path, kind):
     assert shared.cat2label == plain.cat2label
     # mapped from the share folder, which is gone already
     assert isinstance(shared.data_bytes, np.memmap)
-    assert shared.loaded_here and not os.listdir(share)
+    assert not os.listdir(share)
+    # parsed once, by a child process
+    pids = loads.read_text().split()
+    assert len(pids) == 1 and pids[0] != str(os.getpid())
 
 
 def test_a_subset_and_a_wrapper_work_as_with_the_plain_dataset(tiny_lvis,
@@ -120,9 +140,12 @@ def rank_builds(rank: int, root: str, share_dir: str, out_dir: str) -> None:
 
     import mmdet_droploss  # noqa: F401
     register_all_modules(init_default_scope=True)
+    from mmdet.datasets import LVISV1Dataset
+    LVISV1Dataset.load_data_list = recorded_load(
+        LVISV1Dataset, Path(out_dir, f'loads{rank}'))
     dataset = build('MachineSharedLVISV1Dataset', root, share_dir=share_dir)
     Path(out_dir, f'rank{rank}.json').write_text(json.dumps(dict(
-        loaded_here=dataset.loaded_here, items=repr(items(dataset)),
+        items=repr(items(dataset)),
         cat_ids=dataset.cat_ids, left=os.listdir(share_dir))))
 
 
@@ -134,7 +157,9 @@ def test_one_rank_of_the_machine_loads_and_both_map_it(tiny_lvis, tmp_path,
     ranks = [json.loads((tmp_path / f'rank{r}.json').read_text())
              for r in (0, 1)]
     plain = build('LVISV1Dataset', tiny_lvis['root'])
-    assert [r['loaded_here'] for r in ranks] == [True, False]
+    # rank 0 parsed the file, once; rank 1 did not
+    assert len((tmp_path / 'loads0').read_text().split()) == 1
+    assert not (tmp_path / 'loads1').exists()
     for r in ranks:
         assert r['items'] == repr(items(plain))
         assert r['cat_ids'] == plain.cat_ids

@@ -13,15 +13,12 @@ class CheckedLoadImageFromFile(LoadImageFromFile):
     """``LoadImageFromFile`` that names a missing or corrupt image and the
     ways out, and skips it only when told to.
 
-    With ``on_error='raise'`` (the default) the run stops with the image's
-    path. With ``on_error='skip'`` a warning with the path is logged and the
-    sample is dropped; in training MMEngine's dataset then draws another
-    sample (up to its ``max_refetch``). Either way nothing passes silently.
-
     Args:
-        on_error (str): 'raise' or 'skip'. Defaults to 'raise'.
-        **kwargs: Arguments of ``LoadImageFromFile`` (``ignore_empty`` is
-            replaced by ``on_error``).
+        on_error (str): 'raise' (stop with the image's path) or 'skip' (log
+            a warning with the path and drop the sample; in training
+            MMEngine's dataset draws another). Defaults to 'raise'.
+        **kwargs: Arguments of ``LoadImageFromFile`` but ``ignore_empty``,
+            which would skip silently.
     """
 
     def __init__(self, on_error: str = 'raise', **kwargs) -> None:
@@ -47,22 +44,19 @@ class CheckedLoadImageFromFile(LoadImageFromFile):
         """
         path = results['img_path']
         try:
-            loaded = super().transform(results)
+            return super().transform(results)
         except (OSError, AssertionError, ValueError) as err:
             problem = ('is missing' if isinstance(err, FileNotFoundError)
                        else f'cannot be decoded ({err})')
             if self.on_error == 'skip':
-                print_log(
-                    f'Skipped image {path}: it {problem}.',
-                    logger='current',
-                    level=30)
+                print_log(f'Skipped image {path}: it {problem}.',
+                          logger='current', level=30)
                 return None
             raise RuntimeError(
                 f'Image {path} {problem}. Restore the file, check data_root '
                 'and data_prefix, or skip unreadable images with '
                 "dict(type='CheckedLoadImageFromFile', on_error='skip') as "
                 'the first transform of the pipeline.') from err
-        return loaded
 
     def __repr__(self) -> str:
         return super().__repr__()[:-1] + f", on_error='{self.on_error}')"

@@ -1,43 +1,33 @@
 # Copyright (c) mmdet-droploss contributors. All rights reserved.
 from mmdet.registry import HOOKS
 from mmengine.hooks import Hook
-from mmengine.runner import Runner
 
 
 @HOOKS.register_module()
 class NumClassesCheckHook(Hook):
-    """Stop a run whose model and data disagree on the number of classes.
+    """Stop a run whose model and data disagree on the number of classes,
+    before training, validation and testing (MMDetection's
+    ``NumClassCheckHook`` skips testing, which then reports AP 0), with an
+    error that names the modules, the dataset and the fix."""
 
-    MMDetection's ``NumClassCheckHook`` checks before training and
-    validation; a test with a model of 5 classes on data of 20 then runs to
-    the end and reports AP 0. This hook checks before each of the three, with
-    an error that names the modules, the dataset and the fix.
-    """
-
-    # before CategoryFrequencyHook, whose frequencies follow the data
     priority = 'ABOVE_NORMAL'
 
-    def before_train(self, runner: Runner) -> None:
+    def before_train(self, runner) -> None:
         self._check(runner, 'train')
 
-    def before_val(self, runner: Runner) -> None:
+    def before_val(self, runner) -> None:
         self._check(runner, 'val')
 
-    def before_test(self, runner: Runner) -> None:
+    def before_test(self, runner) -> None:
         self._check(runner, 'test')
 
     @staticmethod
-    def _check(runner: Runner, mode: str) -> None:
-        """Compare every ``num_classes`` of the model (the RPN's one class
-        aside) with the dataset's class names.
-
-        Raises:
-            ValueError: When they differ.
-        """
+    def _check(runner, mode: str) -> None:
         dataset = getattr(runner, f'{mode}_dataloader').dataset
         classes = dataset.metainfo.get('classes')
         if classes is None:
             return  # nothing to compare with: MMDetection names no classes
+        # every num_classes of the model but the RPN's one class
         wrong = {
             name: module.num_classes
             for name, module in runner.model.named_modules()

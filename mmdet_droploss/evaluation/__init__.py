@@ -1,2 +1,5 @@
 # Copyright (c) mmdet-droploss contributors. All rights reserved.
-from .metrics import *  # noqa: F401,F403
+from .fast_lvis_metric import FastLVISMetric
+from .packed_masks import PackedMasks
+
+__all__ = ['FastLVISMetric', 'PackedMasks']

@@ -10,7 +10,8 @@ class NumClassesCheckHook(Hook):
     ``NumClassCheckHook`` skips testing, which then reports AP 0), with an
     error that names the modules, the dataset and the fix."""
 
-    priority = 'ABOVE_NORMAL'
+    # first: CategoryFrequencyHook (VERY_HIGH) sizes frequencies by the model
+    priority = 'HIGHEST'
 
     def before_train(self, runner) -> None:
         self._check(runner, 'train')

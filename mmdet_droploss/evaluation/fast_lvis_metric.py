@@ -28,7 +28,7 @@ from mmengine.logging import MMLogger
 from mmengine.utils import ProgressBar, mkdir_or_exist
 from terminaltables import AsciiTable
 
-from ..functional.category_parts import (
+from .category_parts import (
     default_nproc,
     evaluate_categories_in_processes,
     ground_truth_of,
@@ -36,7 +36,7 @@ from ..functional.category_parts import (
     split_work,
     summarize_categories,
 )
-from ..functional.packed_masks import PackedMasks, packed
+from .packed_masks import PackedMasks, packed
 
 # Names we report, and faster-coco-eval's names for them.
 RESULT_KEYS = dict(

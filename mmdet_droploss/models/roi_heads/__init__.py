@@ -1,2 +1,0 @@
-# Copyright (c) mmdet-droploss contributors. All rights reserved.
-from .bbox_heads import *  # noqa: F401,F403

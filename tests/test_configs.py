@@ -10,7 +10,7 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmengine.utils import import_modules_from_strings
 
-from mmdet_droploss.models.losses import DropLoss
+from mmdet_droploss.models import DropLoss
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / 'configs'
 CONFIGS = sorted(str(p.relative_to(CONFIG_DIR))

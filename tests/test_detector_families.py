@@ -8,7 +8,7 @@ from mmengine.config import Config
 from mmengine.utils import import_modules_from_strings
 
 from mmdet_droploss.datasets import frequencies_from_annotations
-from mmdet_droploss.models.losses import DropLoss
+from mmdet_droploss.models import DropLoss
 from mmdet_droploss.testing.synthetic_lvis import synthetic_train_batch
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / 'configs'

@@ -2,7 +2,7 @@
 # C + 1 sigmoid outputs (the last an objectness column), gamma 12, mu 0.8,
 # alpha 4 (the EQLv2 repository's defaults). The package's EQLv2Loss, not
 # MMDetection's EQLV2Loss: that one tests with a softmax in BBoxHead and
-# weights each rank by its own statistics (mmdet_droploss/models/losses/
+# weights each rank by its own statistics (mmdet_droploss/models/
 # eqlv2_loss.py says why).
 _base_ = '../droploss_r50_lvis.py'
 

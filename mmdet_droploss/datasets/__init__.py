@@ -5,11 +5,11 @@ from .category_frequency import (
     frequencies_from_dataset,
     load_annotation_file,
 )
+from .checked_loading import CheckedLoadImageFromFile
 from .machine_shared_coco import MachineSharedCocoDataset
 from .machine_shared_lvis_v05 import MachineSharedLVISV05Dataset
 from .machine_shared_lvis_v1 import MachineSharedLVISV1Dataset
 from .repeat_factor_sampler import RepeatFactorSampler, repeat_factors
-from .checked_loading import CheckedLoadImageFromFile
 
 __all__ = [
     'CheckedLoadImageFromFile', 'MachineSharedCocoDataset',

@@ -12,7 +12,7 @@ from mmdet_droploss.datasets.category_frequency import (
     dataset_cat_ids,
     frequencies_from_dataset,
 )
-from mmdet_droploss.models.losses import drop_losses
+from mmdet_droploss.models import drop_losses
 
 
 def _warn_differ(name: str, checkpoint: np.ndarray, which: str,

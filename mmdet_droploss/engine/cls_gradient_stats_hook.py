@@ -10,7 +10,7 @@ from mmengine.dist import all_reduce, is_main_process
 from mmengine.hooks import Hook
 from torch import Tensor
 
-from mmdet_droploss.models.losses import drop_losses
+from mmdet_droploss.models import drop_losses
 
 STAT_NAMES = ('pos', 'neg_fg', 'neg_bg')
 

@@ -11,7 +11,7 @@ from mmengine.hooks import CheckpointHook, Hook
 from mmengine.logging import print_log
 from torch import nn
 
-from mmdet_droploss.models.losses import drop_losses
+from mmdet_droploss.models import drop_losses
 
 
 def get_random_state(model: Optional[nn.Module] = None) -> dict:

@@ -1,6 +1,10 @@
 # Copyright (c) mmdet-droploss contributors. All rights reserved.
 from .drop_loss import DropLoss, drop_loss, drop_losses
-from .drop_loss_ops import WeightedSigmoidBCE, drop_keep_ratio, drop_loss_weight
+from .drop_loss_ops import (
+    WeightedSigmoidBCE,
+    drop_keep_ratio,
+    drop_loss_weight,
+)
 from .droploss_bbox_head import DropLossBBoxHead
 from .eqlv2_loss import EQLv2Loss
 from .federated_loss import FederatedLoss, federated_classes

@@ -8,7 +8,7 @@ import torch.nn as nn
 from mmdet.registry import HOOKS, MODELS
 from mmengine.optim import OptimWrapper
 
-from mmdet_droploss.engine.hooks.cls_gradient_stats_hook import STAT_NAMES
+from mmdet_droploss.engine.cls_gradient_stats_hook import STAT_NAMES
 
 SIXTH = 1 / 6
 # 3 RoIs (labels 0, 2 and background) on 3 categories, all logits 0: every
@@ -236,7 +236,7 @@ def test_sums_stay_on_the_gradient_device_between_writes():
     gradient is, and the scale is a tensor there too (the meta device
     stands in for CUDA here: any read of a value would raise). The hook
     tests above use a scaler whose host read, get_scale(), raises."""
-    from mmdet_droploss.engine.hooks.cls_gradient_stats_hook import (
+    from mmdet_droploss.engine.cls_gradient_stats_hook import (
         accumulate_cls_gradient,
     )
     stats = torch.zeros(3, 4, dtype=torch.float64, device='meta')

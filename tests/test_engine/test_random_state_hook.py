@@ -9,8 +9,8 @@ from mmengine.model import BaseModel
 from mmengine.runner import Runner
 from torch.utils.data import Dataset
 
-from mmdet_droploss.engine.hooks import random_state_hook
-from mmdet_droploss.engine.hooks.random_state_hook import (
+from mmdet_droploss.engine import random_state_hook
+from mmdet_droploss.engine.random_state_hook import (
     get_random_state,
     set_random_state,
 )

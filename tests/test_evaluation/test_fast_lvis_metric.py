@@ -10,7 +10,7 @@ from lvis import LVIS, LVISEval, LVISResults
 from mmdet.registry import METRICS
 from pycocotools import mask as mask_util
 
-from mmdet_droploss.evaluation.metrics.fast_lvis_metric import (
+from mmdet_droploss.evaluation.fast_lvis_metric import (
     RESULT_KEYS,
     judged_categories,
     lvis_results,

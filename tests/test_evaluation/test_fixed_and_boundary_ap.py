@@ -14,7 +14,7 @@ from mmdet.registry import HOOKS, METRICS
 from mmengine.logging import MessageHub, MMLogger
 from pycocotools import mask as mask_util
 
-from mmdet_droploss.evaluation.metrics.fast_lvis_metric import (
+from mmdet_droploss.evaluation.fast_lvis_metric import (
     RESULT_KEYS,
     lvis_results,
     top_k_per_category,

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from pycocotools import mask as mask_util
 
-from mmdet_droploss.evaluation.functional.packed_masks import (
+from mmdet_droploss.evaluation.packed_masks import (
     PackedMasks,
     packed,
 )

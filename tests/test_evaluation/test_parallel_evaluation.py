@@ -13,9 +13,9 @@ import pytest
 import torch
 from mmdet.registry import METRICS
 
-from mmdet_droploss.evaluation.functional import category_parts
-from mmdet_droploss.evaluation.functional.category_parts import split_work
-from mmdet_droploss.evaluation.metrics.fast_lvis_metric import RESULT_KEYS
+from mmdet_droploss.evaluation import category_parts
+from mmdet_droploss.evaluation.category_parts import split_work
+from mmdet_droploss.evaluation.fast_lvis_metric import RESULT_KEYS
 from mmdet_droploss.testing.synthetic_lvis import (
     make_synthetic_lvis,
     synthetic_detections,
@@ -123,7 +123,7 @@ def rank_evaluate(rank: int, val: str, records_file: str, out_dir: str,
     and the categories this rank evaluated."""
     from mmdet.utils import register_all_modules
 
-    import mmdet_droploss.evaluation.metrics.fast_lvis_metric as module
+    import mmdet_droploss.evaluation.fast_lvis_metric as module
     register_all_modules(init_default_scope=True)
     with open(records_file, 'rb') as f:
         records = pickle.load(f)

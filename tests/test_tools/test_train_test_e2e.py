@@ -12,7 +12,7 @@ import torch
 from lvis import LVIS, LVISEval, LVISResults
 
 from mmdet_droploss.datasets import frequencies_from_annotations
-from mmdet_droploss.evaluation.metrics.fast_lvis_metric import (
+from mmdet_droploss.evaluation.fast_lvis_metric import (
     RESULT_KEYS,
     lvis_results,
 )

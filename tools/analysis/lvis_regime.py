@@ -40,7 +40,7 @@ from mmengine.runner import Runner
 from mmengine.runner.checkpoint import load_checkpoint
 
 from mmdet_droploss.datasets import frequencies_from_annotations
-from mmdet_droploss.engine.hooks.cls_gradient_stats_hook import (
+from mmdet_droploss.engine.cls_gradient_stats_hook import (
     accumulate_cls_gradient,
 )
 

@@ -22,7 +22,7 @@ from mmdet_droploss.datasets.category_frequency import (  # noqa: E402
     load_annotation_file,
     read_json,
 )
-from mmdet_droploss.engine.hooks.cls_gradient_stats_hook import STAT_NAMES  # noqa: E402
+from mmdet_droploss.engine.cls_gradient_stats_hook import STAT_NAMES  # noqa: E402
 
 LABELS = dict(pos='positive', neg_fg='negative from foreground RoIs',
               neg_bg='negative from background RoIs')

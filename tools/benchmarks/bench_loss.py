@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 
 try:
-    from mmdet_droploss.models.losses import DropLoss
+    from mmdet_droploss.models import DropLoss
 except ImportError:  # a machine with PyTorch alone (tools/gpu/check.sh)
     DropLoss = None
 

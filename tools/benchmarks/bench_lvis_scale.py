@@ -102,9 +102,8 @@ def write_records(val: str) -> None:
     children to load: every detection (what ``process`` keeps for a result
     file or Fixed AP), and only the judged ones (what it keeps under the
     standard protocol, chosen by the metric's own ``judged_labels``)."""
-    from mmdet_droploss.evaluation.functional import PackedMasks
-    from mmdet_droploss.evaluation.metrics import FastLVISMetric
-    from mmdet_droploss.evaluation.metrics.fast_lvis_metric import (
+    from mmdet_droploss.evaluation import FastLVISMetric, PackedMasks
+    from mmdet_droploss.evaluation.fast_lvis_metric import (
         take_detections,
     )
     records = []
@@ -244,7 +243,7 @@ def child_process(args) -> dict:
     import torch
     from faster_coco_eval.core import mask as mask_api
 
-    from mmdet_droploss.evaluation.metrics import FastLVISMetric
+    from mmdet_droploss.evaluation import FastLVISMetric
     # a result file keeps every detection: what process() did before it
     # kept only the judged ones
     metric = FastLVISMetric(
@@ -276,7 +275,7 @@ def lend_np_float():
 def child_metric(args) -> dict:
     from mmengine.logging import MMLogger
 
-    from mmdet_droploss.evaluation.metrics import FastLVISMetric
+    from mmdet_droploss.evaluation import FastLVISMetric
     MMLogger.get_instance('bench_lvis_scale', log_level='WARNING')
     val = ann_files(args.data)['val']
     fixed = args.protocol == 'fixed'
@@ -298,7 +297,7 @@ def child_metric(args) -> dict:
 def child_api(args) -> dict:
     from lvis import LVIS, LVISEval, LVISResults
 
-    from mmdet_droploss.evaluation.metrics.fast_lvis_metric import (
+    from mmdet_droploss.evaluation.fast_lvis_metric import (
         lvis_results,
     )
     lend_np_float()

@@ -33,8 +33,8 @@ from typing import Callable, Dict, List, Tuple
 import numpy as np
 from mmengine.logging import MMLogger
 
-from mmdet_droploss.evaluation.metrics import FastLVISMetric
-from mmdet_droploss.evaluation.metrics.fast_lvis_metric import (
+from mmdet_droploss.evaluation import FastLVISMetric
+from mmdet_droploss.evaluation.fast_lvis_metric import (
     RESULT_KEYS,
     lvis_results,
 )

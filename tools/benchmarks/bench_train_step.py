@@ -25,7 +25,7 @@ from mmengine.registry import init_default_scope
 from mmengine.utils import import_modules_from_strings
 
 from mmdet_droploss.datasets import frequencies_from_annotations
-from mmdet_droploss.models.losses import DropLoss
+from mmdet_droploss.models import DropLoss
 from mmdet_droploss.testing.synthetic_lvis import (
     make_synthetic_lvis,
     synthetic_train_batch,

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import List, NamedTuple, Sequence, Tuple
 
 REPO = Path(__file__).resolve().parents[2]
-LOSSES = 'mmdet_droploss/models/losses/'
+LOSSES = 'mmdet_droploss/models/'
 T_LOSSES = 'tests/test_models/test_losses/'
 
 
@@ -45,7 +45,7 @@ MUTANTS = [
            [T_LOSSES + 'test_drop_loss_draws.py',
             T_LOSSES + 'test_drop_loss.py']),
     Mutant('swapped-metric-keys',
-           'mmdet_droploss/evaluation/metrics/fast_lvis_metric.py',
+           'mmdet_droploss/evaluation/fast_lvis_metric.py',
            [("APm='AP_medium',\n    APl='AP_large',",
              "APm='AP_large',\n    APl='AP_medium',"),
             ("APc='APc',", "APc='AP_large',")],
@@ -59,12 +59,12 @@ MUTANTS = [
              'num_tail_fg / labels.numel()')],
            [T_LOSSES + 'test_drop_loss.py']),
     Mutant('prior-10x',
-           'mmdet_droploss/models/roi_heads/bbox_heads/droploss_bbox_head.py',
+           'mmdet_droploss/models/droploss_bbox_head.py',
            [('prior_logit(self.cls_prior_prob)',
              'prior_logit(10 * self.cls_prior_prob)')],
            ['tests/test_models/test_roi_heads/test_droploss_bbox_head.py']),
     Mutant('generator-not-restored',
-           'mmdet_droploss/engine/hooks/random_state_hook.py',
+           'mmdet_droploss/engine/random_state_hook.py',
            [('            loss.set_rng_state(saved[name])\n',
              '            pass\n')],
            ['tests/test_engine/test_random_state_hook.py']),

@@ -3,7 +3,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from mmdet_droploss.models.losses.drop_loss_ops import bce_terms
+from mmdet_droploss.models.drop_loss_ops import bce_terms
 
 
 def logits_and_labels(seed: int):

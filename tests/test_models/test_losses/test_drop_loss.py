@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from mmdet.registry import MODELS
 
-from mmdet_droploss.models.losses import (
+from mmdet_droploss.models import (
     DropLoss,
     drop_keep_ratio,
     drop_loss_weight,

@@ -7,7 +7,7 @@ import torch
 from mmdet.registry import MODELS
 from torch.profiler import ProfilerActivity, profile
 
-from mmdet_droploss.models.losses import DropLoss
+from mmdet_droploss.models import DropLoss
 
 BG = 4
 # rank 0: 1 tail of 2 foreground RoIs; rank 1: 3 tail of 3 (tail = {2, 3})

@@ -6,7 +6,7 @@ import math
 import pytest
 import torch
 
-from mmdet_droploss.models.losses import drop_keep_ratio, drop_loss_weight
+from mmdet_droploss.models import drop_keep_ratio, drop_loss_weight
 
 NUM_ROIS, NUM_FREQUENT, NUM_TAIL = 2000, 10, 50
 R = 0.3

@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mmdet_droploss.models.losses import (
+from mmdet_droploss.models import (
     DropLoss,
     drop_keep_ratio,
     drop_loss_weight,

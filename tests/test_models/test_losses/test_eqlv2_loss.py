@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from mmdet.registry import MODELS
 
-from mmdet_droploss.models.losses import EQLv2Loss
+from mmdet_droploss.models import EQLv2Loss
 
 BG = 3
 # two ranks' batches (C = 3; column 3 is the objectness column)

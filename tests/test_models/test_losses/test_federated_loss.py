@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 from mmdet.registry import MODELS
 
-from mmdet_droploss.models.losses import FederatedLoss, federated_classes
+from mmdet_droploss.models import FederatedLoss, federated_classes
 
 FREQ = [0.5, 0.25, 0.04, 0.01, 0.0]  # weights ** 0.5: .707, .5, .2, .1, 0
 BG = 5

@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from mmdet.registry import MODELS
 
-from mmdet_droploss.models.losses import GumbelLoss, gumbel_activation
+from mmdet_droploss.models import GumbelLoss, gumbel_activation
 
 BG = 3
 

@@ -5,7 +5,7 @@ import torch
 from mmdet.registry import MODELS
 from mmengine.config import ConfigDict
 
-from mmdet_droploss.models.losses import DropLoss
+from mmdet_droploss.models import DropLoss
 
 NUM_CLASSES = 5
 

@@ -51,7 +51,7 @@ MUTANTS = [
             ("APc='APc',", "APc='AP_large',")],
            ['tests/test_evaluation/test_fast_lvis_metric.py']),
     Mutant('tail-mask-le', LOSSES + 'drop_loss.py',
-           [('mask = freq < self.lambda_', 'mask = freq <= self.lambda_')],
+           [('mask = (freq < self.lambda_)', 'mask = (freq <= self.lambda_)')],
            [T_LOSSES + 'test_drop_loss.py',
             T_LOSSES + 'test_drop_loss_properties.py']),
     Mutant('r-over-all-rois', LOSSES + 'drop_loss_ops.py',

@@ -14,13 +14,7 @@ from faster_coco_eval import COCO
 from faster_coco_eval.core import mask as mask_api
 from mmdet.registry import METRICS
 from mmdet.structures.mask import encode_mask_results
-from mmengine.dist import (
-    broadcast_object_list,
-    collect_results,
-    get_rank,
-    get_world_size,
-    is_main_process,
-)
+from mmengine.dist import collect_results, get_world_size
 from mmengine.evaluator import BaseMetric
 from mmengine.evaluator.metric import _to_cpu
 from mmengine.fileio import get_local_path
@@ -31,29 +25,21 @@ from terminaltables import AsciiTable
 from .category_parts import (
     default_nproc,
     evaluate_categories_in_processes,
-    ground_truth_of,
     merge_category_parts,
     split_work,
-    summarize_categories,
 )
 from .packed_masks import PackedMasks, packed
+from .sparse_lvis_eval import SparseLVISEval
 
 # Names we report, and faster-coco-eval's names for them.
-RESULT_KEYS = dict(
-    AP='AP_all',
-    AP50='AP_50',
-    AP75='AP_75',
-    APs='AP_small',
-    APm='AP_medium',
-    APl='AP_large',
-    APr='APr',
-    APc='APc',
-    APf='APf')
+RESULT_KEYS = dict(AP='AP_all', AP50='AP_50', AP75='AP_75', APs='AP_small',
+                   APm='AP_medium', APl='AP_large', APr='APr', APc='APc',
+                   APf='APf')
 
 
 def take_detections(result: dict, index: np.ndarray) -> dict:
-    """A record of :meth:`FastLVISMetric.process` with only the detections
-    ``index`` (shape (k, )) selects, in that order; other fields shared."""
+    """A record of :meth:`FastLVISMetric.process` with the detections
+    ``index`` (shape (k, )) selects, in that order."""
     out = dict(result)
     for key in ('bboxes', 'scores', 'labels', 'mask_areas'):
         if key in result:
@@ -64,23 +50,17 @@ def take_detections(result: dict, index: np.ndarray) -> dict:
 
 
 def top_k_per_category(results: List[dict], k: int) -> List[dict]:
-    """Each category's ``k`` best detections over all records.
-
-    The order is lvis-api's (``lvis_challenge_2021``
-    ``limit_dets_per_cat``): a stable sort on descending score over the
-    detections in result order, so that of tied scores the earlier stay.
-    The top ``k`` of a list is also the top ``k`` of its parts' top ``k``
-    (each part in list order), which lets :meth:`FastLVISMetric.process`
-    and the ranks cut early.
+    """Each category's ``k`` best detections over all records, by lvis-api's
+    ``limit_dets_per_cat`` (a stable sort on descending score: of tied
+    scores the earlier stay), so the top ``k`` of the parts' top ``k`` is
+    the top ``k`` of all.
 
     Args:
-        results (List[dict]): Records with ``scores`` and ``labels``, shape
-            (n, ) each.
+        results (List[dict]): Records with ``scores`` and ``labels`` (n, ).
         k (int): Detections kept per category.
 
     Returns:
-        List[dict]: New records (same images, same order) with the kept
-        detections, in their original order.
+        List[dict]: The records with their kept detections, in order.
     """
     sizes = [len(r['scores']) for r in results]
     if not sum(sizes):
@@ -95,10 +75,8 @@ def top_k_per_category(results: List[dict], k: int) -> List[dict]:
     keep = np.zeros(len(scores), dtype=bool)
     keep[by_label[rank < k]] = True
     starts = np.cumsum([0] + sizes)
-    return [
-        take_detections(r, np.flatnonzero(keep[s:s + n]))
-        for r, s, n in zip(results, starts, sizes)
-    ]
+    return [take_detections(r, np.flatnonzero(keep[s:s + n]))
+            for r, s, n in zip(results, starts, sizes)]
 
 
 def lvis_results(results: List[dict],
@@ -106,26 +84,21 @@ def lvis_results(results: List[dict],
                  cat_ids: List[int],
                  max_dets: Optional[int] = 300,
                  judged: Optional[Dict[int, Set[int]]] = None) -> List[dict]:
-    """Detections in LVIS result format, the best ``max_dets`` per image.
+    """The best ``max_dets`` detections per image in LVIS result format.
 
     Args:
-        results (List[dict]): Per image ``img_id``, ``bboxes`` (xyxy),
-            ``scores``, ``labels`` and for 'segm' and 'boundary' ``masks``
-            (a :class:`PackedMasks` or RLE dicts) and optionally
-            ``mask_areas`` (else computed from the RLEs).
+        results (List[dict]): Per image ``img_id``, ``bboxes`` (n, 4) xyxy,
+            ``scores`` (n, ), ``labels`` (n, ), and for masks ``masks``
+            (:class:`PackedMasks` or RLE dicts), optionally ``mask_areas``.
         iou_type (str): 'bbox', 'segm' or 'boundary'.
         cat_ids (List[int]): Category id of each label.
-        max_dets (int, optional): Detections kept per image, over all
-            categories; None keeps all.
-        judged (Dict[int, Set[int]], optional): Per image id, the
-            categories LVIS judges there (see :func:`judged_categories`);
-            given, the others are left out after the ``max_dets`` cut (they
-            change no number). None keeps all.
+        max_dets (int, optional): Detections kept per image; None: all.
+        judged (Dict[int, Set[int]], optional): Per image id the categories
+            LVIS judges there; the others are dropped after the cut.
 
     Returns:
-        List[dict]: Result dicts with ``image_id``, ``category_id``,
-        ``score``, ``bbox`` (xywh) or ``segmentation``, and the ``area``
-        LVIS evaluates them with (of the box or the mask).
+        List[dict]: ``image_id``, ``category_id``, ``score``, ``bbox``
+        (xywh) or ``segmentation``, and ``area`` (of the box or mask).
     """
     cat_ids = np.asarray(cat_ids)
     dets = []
@@ -140,10 +113,10 @@ def lvis_results(results: List[dict],
             continue
         scores = result['scores'][order].astype(np.float64).tolist()
         if iou_type == 'bbox':
-            x1, y1, x2, y2 = result['bboxes'][order].astype(np.float64).T
-            w, h = x2 - x1, y2 - y1
-            key, shapes = 'bbox', np.stack([x1, y1, w, h], axis=1).tolist()
-            areas = w * h
+            boxes = result['bboxes'][order].astype(np.float64)
+            boxes[:, 2:] -= boxes[:, :2]  # xywh
+            key, shapes = 'bbox', boxes.tolist()
+            areas = boxes[:, 2] * boxes[:, 3]
         else:
             key, shapes = 'segmentation', packed(result['masks']).rles(order)
             areas = result['mask_areas'][order] if 'mask_areas' in result \
@@ -156,8 +129,7 @@ def lvis_results(results: List[dict],
 
 
 def judged_categories(dataset: dict) -> Dict[int, Set[int]]:
-    """Per image id of an LVIS dataset dict, the categories LVIS judges
-    there: those annotated and those in its ``neg_category_ids``."""
+    """Per image id, the categories annotated or negative there."""
     judged = {img['id']: set(img.get('neg_category_ids', ()))
               for img in dataset['images']}
     for ann in dataset['annotations']:
@@ -167,48 +139,40 @@ def judged_categories(dataset: dict) -> Dict[int, Set[int]]:
 
 @METRICS.register_module()
 class FastLVISMetric(BaseMetric):
-    """LVIS box, mask and boundary AP under LVIS's federated rules, with
-    lvis-api's numbers, on faster-coco-eval's C++ core (lvis-api 0.5.3
-    fails on numpy 2).
+    """LVIS federated box, mask and Boundary AP with lvis-api's numbers, on
+    faster-coco-eval's C++ core, in parts of the categories over ``nproc``
+    processes and all ranks.
 
-    Reports AP, AP50, AP75, APs, APm, APl, APr, APc, APf per IoU type. As
-    in lvis-api's ``lvis_challenge_2021`` branch, each image keeps its best
-    ``max_dets`` detections, then each category its best
-    ``max_dets_per_cat`` over the dataset (Fixed AP: ``max_dets=None,
-    max_dets_per_cat=10000``), then LVIS's federated rules apply.
-    'boundary' is Boundary AP: a mask pair's IoU is the smaller of their
-    mask and boundary IoUs. The categories are evaluated in parts, on
-    ``nproc`` processes and every rank, with the numbers of one evaluation.
+    As lvis-api's ``lvis_challenge_2021``, each image keeps its best
+    ``max_dets`` detections, then each category its best ``max_dets_per_cat``
+    (Fixed AP: ``max_dets=None, max_dets_per_cat=10000``). Boundary AP's IoU
+    is the smaller of the mask and boundary IoUs.
 
     Args:
         ann_file (str): Path of the LVIS-format annotation file.
-        metric (str | Sequence[str]): 'bbox', 'segm' and/or 'boundary'
-            (the last two need masks in the predictions). Defaults to
-            ('bbox', 'segm').
-        max_dets (int, optional): Detections kept per image; None keeps
-            all. Defaults to 300.
-        max_dets_per_cat (int, optional): Detections kept per category
-            over the dataset; None keeps all. Defaults to None.
-        boundary_dilation_ratio (float): Width of the boundary band of
-            'boundary', as a fraction of the image diagonal. Defaults to
-            0.02.
-        classwise (bool): Also log the per-category AP, and write it to
-            ``outfile_prefix``.{iou_type}.per_category.csv. Defaults to
+        metric (str | Sequence[str]): 'bbox', 'segm' and/or 'boundary' (these
+            two need predicted masks). Defaults to ('bbox', 'segm').
+        max_dets (int, optional): Detections kept per image; None: all.
+            Defaults to 300.
+        max_dets_per_cat (int, optional): Detections kept per category;
+            None: all. Defaults to None.
+        boundary_dilation_ratio (float): Boundary band width of 'boundary',
+            a fraction of the image diagonal. Defaults to 0.02.
+        classwise (bool): Also log the AP per category and write it to
+            ``{outfile_prefix}.{iou_type}.per_category.csv``. Defaults to
             False.
-        format_only (bool): Only write the results to
-            ``outfile_prefix``.{iou_type}.json. Defaults to False.
-        outfile_prefix (str, optional): Prefix of the result files (the
-            detections after the caps, and ``outfile_prefix``.eval.json:
-            per IoU type the numbers, ``protocol`` and ``per_category``);
-            None writes none. Defaults to None.
+        format_only (bool): Only write ``{outfile_prefix}.{iou_type}.json``.
+            Defaults to False.
+        outfile_prefix (str, optional): Prefix of the result files: the
+            detections after the caps, and ``.eval.json`` (per IoU type the
+            numbers, ``protocol`` and ``per_category``). Defaults to None.
         collect_device (str): 'cpu' or 'gpu'. Defaults to 'cpu'.
-        prefix (str, optional): Prefix of the metric names. Defaults to
-            'lvis'.
+        prefix (str, optional): Prefix of the metric names; None: 'lvis'.
         backend_args (dict, optional): File backend of ``ann_file``.
         progress (bool): Show a progress bar. Defaults to True.
-        nproc (int, optional): Worker processes (forked: Linux) of each
-            rank; None: this rank's share of its cores, at most 8. The
-            numbers do not depend on it. Defaults to None.
+        nproc (int, optional): Forked worker processes per rank (the numbers
+            do not depend on it); None: this rank's share of its cores, at
+            most 8. Defaults to None.
     """
 
     default_prefix: Optional[str] = 'lvis'
@@ -270,15 +234,12 @@ class FastLVISMetric(BaseMetric):
         self.progress = progress
         # detections held, and held after the last per-category cut
         self._num_held = self._num_after_cut = 0
-        # True on rank 0 while the other ranks serve category parts
-        self._ranks_serving = False
+        self._ranks_serving = False  # rank 0's, while the others serve it
 
     def _load_ann_file(self, **kwargs) -> dict:
-        """``ann_file`` parsed, ``kwargs`` to ``json.load``."""
-        with get_local_path(self.ann_file,
-                            backend_args=self.backend_args) as path:
-            with open(path, encoding='utf-8') as f:
-                return json.load(f, **kwargs)
+        with get_local_path(self.ann_file, backend_args=self.backend_args) \
+                as path, open(path, encoding='utf-8') as f:
+            return json.load(f, **kwargs)
 
     @cached_property
     def gt(self) -> COCO:
@@ -287,9 +248,8 @@ class FastLVISMetric(BaseMetric):
 
     @cached_property
     def judged_labels(self) -> Dict[int, np.ndarray]:
-        """Dict[int, np.ndarray]: Per image id, the sorted labels of the
-        categories LVIS judges there, read from ``ann_file`` keeping only
-        ids: every rank needs them, the ground truth only rank 0."""
+        """Dict[int, np.ndarray]: Per image id, the sorted labels LVIS judges
+        there (every rank reads them, only rank 0 the ground truth)."""
         keys = ('images', 'annotations', 'categories', 'id', 'name',
                 'image_id', 'category_id', 'neg_category_ids')
         ann = self._load_ann_file(
@@ -301,10 +261,8 @@ class FastLVISMetric(BaseMetric):
                 for img_id, cats in judged_categories(ann).items()}
 
     def _label_cat_ids(self, cats: List[dict]) -> List[int]:
-        """The category id of each label, as the dataset numbers the file's
-        ``categories``: in file order, all of them (``LVISV1Dataset``), or
-        those ``dataset_meta``'s classes name when they are fewer (a
-        ``CocoDataset`` restricted to some classes)."""
+        """Each label's category id: the file's ``categories`` in order, or
+        those ``dataset_meta``'s classes name when they are fewer."""
         classes = (self.dataset_meta or {}).get('classes')
         if classes is None or len(classes) >= len(cats):
             return [c['id'] for c in cats]
@@ -321,13 +279,10 @@ class FastLVISMetric(BaseMetric):
         return [c['id'] for c in cats if c['name'] in wanted]
 
     def process(self, data_batch: dict, data_samples: Sequence[dict]) -> None:
-        """Keep each image's best ``max_dets`` detections as arrays, masks
-        RLE-encoded in one :class:`PackedMasks`.
-
-        Without ``outfile_prefix`` and ``max_dets_per_cat`` only the
-        detections LVIS judges are kept (the others change no number); with
-        ``max_dets_per_cat``, each category is cut to its best K whenever
-        the held detections have doubled since the last cut.
+        """Keep each image's best ``max_dets`` detections, masks in one
+        :class:`PackedMasks`: without ``outfile_prefix`` and
+        ``max_dets_per_cat`` only those LVIS judges; with
+        ``max_dets_per_cat``, cut per category whenever the held doubled.
 
         Args:
             data_batch (dict): A batch from the dataloader.
@@ -354,11 +309,9 @@ class FastLVISMetric(BaseMetric):
                     keep = np.isin(labels, judged)
                     order, labels = order[keep], labels[keep]
             index = torch.from_numpy(order).to(pred['scores'].device)
-            result = dict(
-                img_id=sample['img_id'],
-                bboxes=pred['bboxes'][index].cpu().numpy(),
-                scores=scores[order],
-                labels=labels)
+            result = dict(img_id=sample['img_id'], scores=scores[order],
+                          bboxes=pred['bboxes'][index].cpu().numpy(),
+                          labels=labels)
             if 'masks' in pred:
                 masks = pred['masks']
                 if isinstance(masks, torch.Tensor):
@@ -374,40 +327,36 @@ class FastLVISMetric(BaseMetric):
             self.results.append(result)
             self._num_held += len(order)
         k = self.max_dets_per_cat
-        # The cut keeps every record, emptied or not: collect_results
-        # interleaves the ranks' lists record by record. A sampler's padding
-        # (repeated images) cannot push out a detection of the global top
-        # K: its originals, on other ranks, rank above that detection too.
+        # The cut keeps every record (collect_results interleaves the ranks'
+        # lists); a sampler's padding cannot push out one of the global top
+        # K, as its originals on other ranks rank above it too.
         if k is not None and self._num_held > 2 * self._num_after_cut + k:
             self.results[:] = top_k_per_category(self.results, k)
             self._num_held = self._num_after_cut = sum(
                 len(r['scores']) for r in self.results)
 
     def evaluate_dets(self, dets: List[dict], iou_type: str) -> Dict:
-        """LVIS evaluation of result dicts against the ground truth.
+        """LVIS evaluation of result dicts.
 
         Args:
-            dets (List[dict]): Result dicts (see :func:`lvis_results`),
-                at most ``max_dets`` per image; ``id`` and ``iscrowd`` are
-                added to them.
+            dets (List[dict]): Results of :func:`lvis_results`, at most
+                ``max_dets`` per image (``id`` and ``iscrowd`` are added).
             iou_type (str): 'bbox', 'segm' or 'boundary'.
 
         Returns:
             Dict: The numbers of ``RESULT_KEYS`` and, with ``classwise`` or
-            ``outfile_prefix``, ``per_category``: per annotated category
-            its ``id``, ``name``, ``frequency``, ``image_count`` and ``ap``
-            (-1 where no precision is defined).
+            ``outfile_prefix``, ``per_category``: per annotated category its
+            ``id``, ``name``, ``frequency``, ``image_count`` and ``ap`` (-1:
+            undefined).
         """
-        # the results API built here: loadRes would recompute every area
-        for i, det in enumerate(dets):
+        for i, det in enumerate(dets):  # not loadRes: it recomputes areas
             det['id'] = i + 1
             det['iscrowd'] = 0
-        # faster-coco-eval caps each image-category pair: without a
-        # per-image cap, the largest pair's count cuts nothing
-        max_dets = self.max_dets
-        if max_dets is None:
-            max_dets = max(Counter((d['image_id'], d['category_id'])
-                                   for d in dets).values(), default=1)
+        # faster-coco-eval caps each image-category pair: with no per-image
+        # cap, the largest pair's count cuts nothing
+        max_dets = self.max_dets or max(Counter(
+            (d['image_id'], d['category_id']) for d in dets).values(),
+            default=1)
         # a category without ground truth has no AP in LVIS
         cat_ids = sorted({a['category_id']
                           for a in self.gt.dataset['annotations']})
@@ -423,30 +372,34 @@ class FastLVISMetric(BaseMetric):
         else:
             evaluation = evaluate_categories_in_processes(
                 self.gt, dets, cat_ids, nproc=self.nproc, **kwargs)
-        stats = summarize_categories(self.gt, evaluation, cat_ids, iou_type,
-                                     max_dets)
-        out = {ours: float(stats[theirs]) for ours, theirs in
-               RESULT_KEYS.items()}
+        # LVIS's summary of the merged arrays, by faster-coco-eval's own
+        summary = SparseLVISEval(self.gt, None, iou_type, lvis_style=True,
+                                 print_function=lambda *args: None)
+        summary.params.maxDets = [max_dets]
+        summary.params.catIds = list(cat_ids)
+        summary.freq_groups = summary._prepare_freq_group()
+        summary.eval = evaluation
+        summary.summarize()
+        out = {ours: float(summary.stats_as_dict[theirs])
+               for ours, theirs in RESULT_KEYS.items()}
         if self.classwise or self.outfile_prefix is not None:
-            # precision: [iou, recall, category, area, max_dets]
-            precision = evaluation['precision'][:, :, :, 0, -1]
             out['per_category'] = []
-            for k, cat_id in enumerate(cat_ids):
-                valid = precision[:, :, k][precision[:, :, k] > -1]
+            # precision: [iou, recall, category, area, max_dets]
+            for cat_id, p in zip(cat_ids, np.moveaxis(
+                    evaluation['precision'][:, :, :, 0, -1], 2, 0)):
                 cat = self.gt.cats[cat_id]
                 out['per_category'].append(dict(
                     id=int(cat_id), name=cat['name'],
                     frequency=cat.get('frequency'),
                     image_count=cat.get('image_count'),
-                    ap=float(valid.mean()) if valid.size else -1.0))
+                    ap=float(p[p > -1].mean()) if (p > -1).any() else -1.0))
         return out
 
     def compute_metrics(self, results: list) -> Dict[str, float]:
-        """Compute the LVIS metrics of all processed results.
+        """Compute the LVIS metrics.
 
         Args:
-            results (list): Records of :meth:`process`, gathered from all
-                ranks, in result order.
+            results (list): Records of :meth:`process`, from all ranks.
 
         Returns:
             Dict[str, float]: ``{iou_type}_{name}`` for every reported name.
@@ -461,20 +414,16 @@ class FastLVISMetric(BaseMetric):
                     f'{sorted(unknown)[:5]}; evaluate with the annotation '
                     'file of the dataset that was predicted.')
             judged = judged_categories(self.gt.dataset)
-        # per image its best max_dets (a stable sort, as lvis-api's), then
-        # per category its best max_dets_per_cat
-        records = [
-            take_detections(
-                r, np.argsort(-r['scores'], kind='stable')[:self.max_dets])
-            for r in results
-        ]
+        # per image its best max_dets (stable, as lvis-api), per category
+        # its best max_dets_per_cat
+        records = [take_detections(r, np.argsort(-r['scores'], kind='stable')
+                                   [:self.max_dets]) for r in results]
         if self.max_dets_per_cat is not None:
             records = top_k_per_category(records, self.max_dets_per_cat)
         bar = ProgressBar(len(self.metrics)) if self.progress else None
         eval_results, tables = {}, {}
         for iou_type in self.metrics:
-            # the result file keeps every detection the caps keep (for the
-            # evaluation server), not only the judged ones
+            # the result file keeps the unjudged too (evaluation servers)
             dets = lvis_results(records, iou_type, cat_ids, None,
                                 None if self.outfile_prefix else judged)
             if self.outfile_prefix is not None:
@@ -509,8 +458,8 @@ class FastLVISMetric(BaseMetric):
         return eval_results
 
     def _log(self, iou_type: str, numbers: dict) -> None:
-        """Log an IoU type's numbers under its protocol and, with
-        ``classwise``, its per-category AP, also written as CSV."""
+        """Log an IoU type's numbers and, with ``classwise``, its AP per
+        category, also written as CSV."""
         logger: MMLogger = MMLogger.get_current_instance()
         protocol = ['federated', 'no per-image cap' if self.max_dets is None
                     else f'at most {self.max_dets} detections per image']
@@ -546,13 +495,11 @@ class FastLVISMetric(BaseMetric):
         logger.info(f'Per-category {iou_type} AP written to {path}')
 
     def evaluate(self, size: int) -> dict:
-        """As :meth:`BaseMetric.evaluate` (rank 0 computes the metrics and
-        sends them to every rank), but in a distributed run the other ranks
-        evaluate the categories rank 0 sends them meanwhile.
+        """:meth:`BaseMetric.evaluate`, the other ranks evaluating the
+        categories rank 0 sends them meanwhile.
 
         Args:
-            size (int): Length of the whole dataset (the samplers' padding
-                is dropped).
+            size (int): Length of the whole dataset.
 
         Returns:
             dict: The metrics, on every rank.
@@ -562,38 +509,42 @@ class FastLVISMetric(BaseMetric):
         results = collect_results(self.results, size, self.collect_device,
                                   tmpdir=self.collect_dir)
         out = [None]
-        if is_main_process():
-            self._ranks_serving = True
+        if torch_dist.get_rank() == 0:
+            self._ranks_serving, failed = True, True
             try:
                 metrics = self.compute_metrics(_to_cpu(results))
-            except BaseException:
-                torch_dist.scatter_object_list(
-                    [None], [('stop', True)] * get_world_size(), src=0)
-                raise
-            finally:
+                failed = False
+            finally:  # stop the other ranks, failed or done
                 self._ranks_serving = False
-            torch_dist.scatter_object_list(
-                [None], [('stop', False)] * get_world_size(), src=0)
+                torch_dist.scatter_object_list(
+                    [None], [failed] * get_world_size(), src=0)
             if self.prefix:
                 metrics = {f'{self.prefix}/{k}': v for k, v in metrics.items()}
             out = [metrics]
         else:
             self._serve_category_parts()
-        broadcast_object_list(out)
+        torch_dist.broadcast_object_list(out, src=0)
         self.results.clear()
         return out[0]
 
     def _evaluate_across_ranks(self, dets: List[dict], cat_ids: List[int],
                                kwargs: dict) -> Dict[str, np.ndarray]:
-        """Rank 0's side: one run of categories per rank, each other rank
-        sent its detections and ground truth; the merged ``precision`` and
-        ``recall`` of ``cat_ids``."""
+        """Rank 0's side: a run of categories per rank, sent with its
+        detections and ground truth; the merged arrays of ``cat_ids``."""
         parts = split_work(self.gt, dets, cat_ids, get_world_size())
-        torch_dist.scatter_object_list([None], [('part', None)] + [
-            ('part', dict(kwargs, cat_ids=c, dets=d,
-                          gt=ground_truth_of(self.gt, c)))
-            for c, d in parts[1:]
-        ], src=0)
+        gt, tasks = self.gt.dataset, [None]
+        # what evaluating a part reads of the ground truth
+        keys = ('id', 'height', 'width', 'neg_category_ids',
+                'not_exhaustive_category_ids')
+        images = [{k: img[k] for k in keys if k in img}
+                  for img in gt['images']]
+        for c, d in parts[1:]:
+            wanted = set(c)
+            tasks.append(dict(kwargs, cat_ids=c, dets=d, gt=dict(
+                images=images, categories=gt['categories'], annotations=[
+                    a for a in gt['annotations'] if a['category_id'] in wanted
+                ])))
+        torch_dist.scatter_object_list([None], tasks, src=0)
         own_cats, own_dets = parts[0]
         own = evaluate_categories_in_processes(
             self.gt, own_dets, own_cats, nproc=self.nproc,
@@ -603,18 +554,18 @@ class FastLVISMetric(BaseMetric):
         return merge_category_parts(gathered)
 
     def _serve_category_parts(self) -> None:
-        """The other ranks' side: evaluate the categories rank 0 sends until
-        it is done; raise when it failed, so that no rank waits for it."""
+        """The other ranks' side: evaluate the parts rank 0 sends until it
+        sends whether it failed (then raise)."""
         while True:
-            received: List[Optional[tuple]] = [None]
+            received: List[Union[dict, bool, None]] = [None]
             torch_dist.scatter_object_list(received, None, src=0)
-            kind, task = received[0]
-            if kind == 'stop':
+            task = received[0]
+            if isinstance(task, bool):
                 if task:
                     raise RuntimeError(
                         f'{type(self).__name__}: rank 0 failed computing the '
-                        f'metrics (rank {get_rank()} stops too); its log '
-                        'shows the error.')
+                        f'metrics (rank {torch_dist.get_rank()} stops too); '
+                        'its log shows the error.')
                 return
             task['gt'] = COCO(task['gt'])
             own = evaluate_categories_in_processes(

@@ -5,9 +5,8 @@ import numpy as np
 
 
 class PackedMasks:
-    """The RLE masks of one image as one ``bytes`` of their counts and an
-    offsets array: a few objects to gather and pickle instead of a dict,
-    a list and a bytes object per mask.
+    """One image's RLE masks as one ``bytes`` of their counts and offsets:
+    a few objects to gather and pickle instead of three per mask.
 
     Args:
         size (Tuple[int, int]): Height and width of every mask.
@@ -26,8 +25,8 @@ class PackedMasks:
     @classmethod
     def from_rles(cls, rles: Sequence[dict],
                   size: Optional[Tuple[int, int]] = None) -> 'PackedMasks':
-        """Pack the RLE dicts (``size``, ``counts`` bytes or str) of one
-        image; ``size`` (height, width) is needed when ``rles`` is empty."""
+        """Pack one image's RLE dicts (``counts`` bytes or str); ``size``
+        (height, width) is needed when ``rles`` is empty."""
         sizes = {tuple(r['size']) for r in rles}
         if len(sizes) > 1:
             raise ValueError(
@@ -43,24 +42,17 @@ class PackedMasks:
     def __len__(self) -> int:
         return len(self.offsets) - 1
 
-    def _counts(self, index: Sequence[int]) -> List[bytes]:
-        return [self.counts[self.offsets[i]:self.offsets[i + 1]]
-                for i in index]
-
     def take(self, index: Union[np.ndarray, Sequence[int]]) -> 'PackedMasks':
-        """A new pack of the masks ``index`` (shape (k, )) selects, in that
-        order."""
-        return PackedMasks(self.size, self._counts(index))
+        """The masks ``index`` (shape (k, )) selects, in that order."""
+        return PackedMasks(self.size, [
+            self.counts[self.offsets[i]:self.offsets[i + 1]] for i in index])
 
-    def rles(self,
-             index: Optional[Union[np.ndarray, Sequence[int]]] = None
-             ) -> List[dict]:
-        """RLE dicts (``size`` [h, w], ``counts`` str), as pycocotools and
-        the LVIS result format take them, of the masks ``index`` selects
-        (None: all)."""
-        size = list(self.size)
-        return [dict(size=size, counts=c.decode()) for c in self._counts(
-            range(len(self)) if index is None else index)]
+    def rles(self, index: Optional[Sequence[int]] = None) -> List[dict]:
+        """RLE dicts (``size`` [h, w], ``counts`` str) of the masks ``index``
+        selects (None: all), as pycocotools and LVIS results take them."""
+        o, index = self.offsets, range(len(self)) if index is None else index
+        return [dict(size=list(self.size), counts=self.counts[
+            o[i]:o[i + 1]].decode()) for i in index]
 
 
 def packed(masks: Union[PackedMasks, Sequence[dict]]) -> PackedMasks:

@@ -7,14 +7,11 @@ from faster_coco_eval.core.faster_eval_api import _C
 
 
 class SparseLVISEval(COCOeval_faster):
-    """faster-coco-eval's LVIS evaluation (pinned to 1.8.0) without its
-    dict entry per image x category pair: the IoUs are computed for the
-    pairs with ground truth and detections, the empty ones share one list.
-    """
+    """faster-coco-eval's (1.8.0) LVIS evaluation computing the IoUs of the
+    image x category pairs with ground truth and detections only (the empty
+    ones share one list), then its C++ matching and accumulation."""
 
     def evaluate(self) -> None:
-        """IoUs of the non-empty pairs, then the C++ matching and
-        accumulation."""
         p = self.params
         p.imgIds = list(np.unique(p.imgIds))
         p.catIds = list(np.unique(p.catIds))

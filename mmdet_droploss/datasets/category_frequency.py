@@ -1,10 +1,7 @@
 # Copyright (c) mmdet-droploss contributors. All rights reserved.
-"""Per-category training-image frequencies, the input of DropLoss.
-
-``f_j`` = (training images holding category j) / (training images with at
-least one annotation), indexed by the training dataset's label: the
-position of the category id in the dataset's ``cat_ids``.
-"""
+"""Category frequencies ``f_j`` = (training images holding category j) /
+(training images with an annotation), in the training dataset's label
+order."""
 import json
 import os.path as osp
 from typing import Any, List, NamedTuple, Optional, Sequence, Tuple, Union
@@ -19,27 +16,14 @@ EXPORT_FIX = ('export the table of the training annotations with python '
 
 
 class FrequencyTable(NamedTuple):
-    """Category frequencies keyed by category id, as a file carries them.
-
-    Attributes:
-        source (str): Where the table comes from, for messages.
-        cat_ids (List[int]): Category ids.
-        frequencies (List[float]): Frequencies, aligned with ``cat_ids``.
-    """
+    """A frequency file's table: ``frequencies`` aligned with ``cat_ids``;
+    ``source`` names the file in messages."""
     source: str
     cat_ids: List[int]
     frequencies: List[float]
 
     def in_label_order(self, cat_ids: Sequence[int]) -> np.ndarray:
-        """Map the table into a dataset's label order.
-
-        Args:
-            cat_ids (Sequence[int]): The dataset's category ids in label
-                order.
-
-        Returns:
-            np.ndarray: float64 frequencies of shape (len(cat_ids), ).
-        """
+        """Map the table to the label order ``cat_ids`` (float64, (C, ))."""
         by_id = dict(zip(self.cat_ids, self.frequencies))
         missing = [c for c in cat_ids if c not in by_id]
         if missing:
@@ -66,17 +50,8 @@ def read_json(path: str, what: str, fix: str, object_hook=None) -> Any:
 
 
 def load_annotation_file(ann_file: str, lean: bool = False) -> dict:
-    """Read a COCO- or LVIS-format annotation file, with clear errors.
-
-    Args:
-        ann_file (str): Path of the JSON file.
-        lean (bool): Keep only the fields category frequencies need, each
-            object as it is parsed: the memory stays about the file's size.
-            Defaults to False.
-
-    Returns:
-        dict: The parsed annotation file.
-    """
+    """Read a COCO/LVIS annotation file; ``lean`` keeps, as it parses, only
+    the fields frequencies need (memory about the file's size)."""
     ann = read_json(
         ann_file, 'Annotation file',
         'check data_root and ann_file of the training dataset',
@@ -97,13 +72,11 @@ def count_category_images(
     Args:
         ann (dict): A COCO/LVIS annotation dict.
         cat_ids (Sequence[int], optional): Category ids in label order. None
-            takes every category in the file's order, as MMDetection's LVIS
-            datasets number them (not sorted by id).
+            takes the file's order, as MMDetection's LVIS datasets do.
 
     Returns:
-        Tuple[np.ndarray, int]: Image counts of shape (C, ) in label order,
-        and the number of distinct images with at least one annotation of
-        these categories.
+        Tuple[np.ndarray, int]: Image counts (C, ) in label order, and the
+        number of images with an annotation of these categories.
     """
     if cat_ids is None:
         cat_ids = [c['id'] for c in ann['categories']]
@@ -128,15 +101,8 @@ def count_category_images(
 def frequencies_from_annotations(
         ann: Union[dict, str],
         cat_ids: Optional[Sequence[int]] = None) -> np.ndarray:
-    """Category frequencies of one annotation file.
-
-    Args:
-        ann (dict | str): Annotation dict or path of the JSON file.
-        cat_ids (Sequence[int], optional): Category ids in label order.
-
-    Returns:
-        np.ndarray: float64 frequencies of shape (C, ).
-    """
+    """Frequencies (float64, (C, )) of an annotation dict or file, in the
+    label order ``cat_ids`` (None: the file's)."""
     if isinstance(ann, str):
         ann = load_annotation_file(ann)
     counts, num_images = count_category_images(ann, cat_ids)
@@ -156,8 +122,7 @@ def _leaf_datasets(dataset) -> List:
 
 
 def dataset_cat_ids(dataset) -> List[int]:
-    """The category ids of a training dataset, possibly wrapped, in its
-    label order (label ``i`` is category ``cat_ids[i]``)."""
+    """The category ids of a (wrapped) training dataset in label order."""
     cat_ids = None
     for leaf in _leaf_datasets(dataset):
         ann_file = getattr(leaf, 'ann_file', None)
@@ -183,18 +148,13 @@ def dataset_cat_ids(dataset) -> List[int]:
 
 
 def frequencies_from_dataset(dataset) -> Tuple[np.ndarray, dict]:
-    """Category frequencies of an MMDetection training dataset: those of its
-    annotation file(s), each read lean, through wrappers such as
-    ``ClassBalancedDataset`` (not of the resampled stream); the counts of a
-    ``ConcatDataset``'s parts are summed.
-
-    Args:
-        dataset: A built COCO-style dataset (``ann_file`` and ``cat_ids``),
-            possibly wrapped.
+    """Frequencies of a training dataset's annotation file(s), read lean,
+    through wrappers (not of a resampled stream); a ``ConcatDataset``'s
+    counts are summed.
 
     Returns:
-        Tuple[np.ndarray, dict]: Frequencies of shape (C, ) in the
-        dataset's label order and a summary (``ann_files``, ``num_images``).
+        Tuple[np.ndarray, dict]: Frequencies (C, ) in label order and a
+        summary (``ann_files``, ``num_images``).
     """
     cat_ids = dataset_cat_ids(dataset)
     counts, num_images, ann_files = 0, 0, []
@@ -211,30 +171,20 @@ def frequencies_from_dataset(dataset) -> Tuple[np.ndarray, dict]:
 
 
 def _check_frequencies(freq: Sequence[Any], source: str) -> List[float]:
-    for i, value in enumerate(freq):
-        if isinstance(value, bool) or not isinstance(
-                value, (int, float)) or not 0 <= value <= 1:
-            raise ValueError(
-                f'Entry {i} of the {source} is {value!r}; frequencies must '
-                'be numbers in [0, 1].')
+    for i, v in enumerate(freq):
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or \
+                not 0 <= v <= 1:
+            raise ValueError(f'Entry {i} of the {source} is {v!r}; '
+                             'frequencies must be numbers in [0, 1].')
     return [float(v) for v in freq]
 
 
 def load_category_freq(category_freq: Union[Sequence[float], str],
                        num_classes: int) -> Union[List[float], FrequencyTable]:
-    """Read frequencies given in a config: a list or a JSON file.
-
-    Args:
-        category_freq (Sequence[float] | str): ``num_classes`` frequencies
-            in the training dataset's label order, or the path of a file
-            written by ``tools/misc/export_category_freq.py`` (its
-            ``categories``, each with ``id``, ``name`` and ``frequency``).
-        num_classes (int): Expected length of a list.
-
-    Returns:
-        List[float] | FrequencyTable: The list, or the file's table keyed by
-        category id (mapped by :meth:`FrequencyTable.in_label_order`).
-    """
+    """Read a config's frequencies: ``num_classes`` numbers in label order,
+    or the path of a file of ``tools/misc/export_category_freq.py`` (its
+    ``categories``, each with ``id``, ``name`` and ``frequency``), returned
+    as a :class:`FrequencyTable`."""
     if not isinstance(category_freq, str):
         freq = list(category_freq)
         if len(freq) != num_classes:
@@ -246,7 +196,6 @@ def load_category_freq(category_freq: Union[Sequence[float], str],
     source = f'category frequency file {category_freq!r}'
     data = read_json(category_freq, 'The category frequency file', EXPORT_FIX)
     cats = data.get('categories') if isinstance(data, dict) else None
-    # a bare list does not say which category each number belongs to
     if not isinstance(cats, list) or not all(
             isinstance(c, dict) and 'id' in c for c in cats):
         raise ValueError(

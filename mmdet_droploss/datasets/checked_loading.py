@@ -33,19 +33,11 @@ class CheckedLoadImageFromFile(LoadImageFromFile):
         self.on_error = on_error
 
     def transform(self, results: dict) -> Optional[dict]:
-        """Load the image of ``results['img_path']``.
-
-        Args:
-            results (dict): Result dict with ``img_path``.
-
-        Returns:
-            dict | None: The results with the image, or None for a skipped
-            unreadable image.
-        """
-        path = results['img_path']
+        """Load ``results['img_path']``; None for a skipped image."""
         try:
             return super().transform(results)
         except (OSError, AssertionError, ValueError) as err:
+            path = results['img_path']
             problem = ('is missing' if isinstance(err, FileNotFoundError)
                        else f'cannot be decoded ({err})')
             if self.on_error == 'skip':

@@ -2,18 +2,13 @@
 
 
 class FileClassesMixin:
-    """Name the classes as the annotation file does.
-
-    An LVIS dataset's classes become the file's category names (MMDetection
-    names them from LVIS's own list, whatever the file holds); a class a
-    COCO file lacks is an error that names it (MMDetection leaves it out
-    silently). Put before the dataset class: ``class X(FileClassesMixin,
-    CocoDataset)``.
-    """
+    """Name the classes as the annotation file does: an LVIS dataset's
+    become the file's names (MMDetection takes LVIS's list), a class a COCO
+    file lacks is an error (MMDetection drops it). Put before the dataset
+    class."""
 
     def parse_data_info(self, raw_data_info: dict) -> dict:
-        # MMDetection drops its annotation API object when loading ends; the
-        # parse of the first image is where the file's categories are at hand
+        # the first parse: the file's API object is gone once loading ends
         if not getattr(self, '_file_classes_checked', False):
             api = getattr(self, 'lvis', None) or self.coco
             names = {c['id']: c['name'] for c in api.cats.values()}

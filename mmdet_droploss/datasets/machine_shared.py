@@ -1,6 +1,5 @@
 # Copyright (c) mmdet-droploss contributors. All rights reserved.
-"""Datasets loaded once per machine and shared by all its ranks (see
-docs/data.md, "Loaded once per machine")."""
+"""Datasets loaded once per machine (docs/data.md)."""
 import multiprocessing
 import os
 import os.path as osp
@@ -13,25 +12,19 @@ import uuid
 from typing import Optional
 
 import numpy as np
-from mmengine.dist import all_gather_object, barrier, get_rank, is_distributed
+from mmengine.dist import all_gather_object, barrier, get_rank
 
 
 class MachineSharedMixin:
-    """Load a serialized dataset once per machine and map it in every rank.
-
-    Put before the dataset class: ``class X(MachineSharedMixin,
-    LVISV1Dataset)``. ``full_init`` is a collective in a distributed run:
-    the lowest rank of each machine loads the dataset in a forked child,
-    which writes MMEngine's serialized arrays to a share folder that every
-    rank maps read-only. The items, their contents and order are the
-    dataset's own.
+    """Load a serialized dataset once per machine, in a forked child of its
+    lowest rank, and map it read-only in every rank (``full_init`` is a
+    collective). Put before the dataset class.
 
     Args:
-        share_dir (str, optional): Folder the loaded dataset passes through,
-            with room for it (about 1 GB for LVIS v1 train). None:
-            ``/dev/shm`` where it has room, else the temporary folder.
-        *args, **kwargs: The dataset's own; ``serialize_data`` must stay
-            True.
+        share_dir (str, optional): Folder with room for the serialized data
+            (about 1 GB for LVIS v1 train). None: ``/dev/shm`` where it has
+            room, else the temporary folder.
+        *args, **kwargs: The dataset's own; ``serialize_data`` stays True.
     """
 
     # what the dataset's load_data_list sets besides the data, shared too
@@ -44,13 +37,6 @@ class MachineSharedMixin:
         super().__init__(*args, **kwargs)
 
     def full_init(self) -> None:
-        """Load the dataset on one process of the machine, then map it.
-
-        Raises:
-            ValueError: With ``serialize_data=False``: nothing to share.
-            RuntimeError: When loading failed on a machine (every rank
-                raises it, naming the rank that loaded and its error).
-        """
         if self._fully_initialized:
             return
         if not self.serialize_data:
@@ -61,22 +47,19 @@ class MachineSharedMixin:
                 'ranks and needs serialize_data=True; with '
                 'serialize_data=False use the dataset it extends, '
                 f'{extended.__name__}.')
-        # this machine's share folder, and its lowest rank, which loads
-        host, token, loader_rank = socket.gethostname(), uuid.uuid4().hex, 0
-        if is_distributed():
-            infos = all_gather_object((host, token))
-            token = infos[0][1]
-            loader_rank = min(r for r, (h, _) in enumerate(infos)
-                              if h == host)
-        loader = not is_distributed() or get_rank() == loader_rank
-        status = None
+        # this machine's lowest rank loads (MMEngine's collectives are
+        # no-ops without a process group)
+        host = socket.gethostname()
+        infos = all_gather_object((host, uuid.uuid4().hex))
+        loader_rank = min(r for r, (h, _) in enumerate(infos) if h == host)
+        loader, status = get_rank() == loader_rank, None
         if loader:
             # a child loads and exits: its memory goes with it
             context = multiprocessing.get_context('fork')
             receive, send = context.Pipe(duplex=False)
-            child = context.Process(
-                target=self._load_and_write,
-                args=(f'mmdet-droploss-{token}-{host}', send), daemon=True)
+            name = f'mmdet-droploss-{infos[0][1]}-{host}'
+            child = context.Process(target=self._load_and_write,
+                                    args=(name, send), daemon=True)
             child.start()
             send.close()
             try:
@@ -86,10 +69,10 @@ class MachineSharedMixin:
                           f'{child.exitcode} before it reported (killed for '
                           'memory?)')
             child.join()
-        statuses = all_gather_object(status) if is_distributed() else [status]
+        statuses = all_gather_object(status)
         kind, folder = statuses[loader_rank]
         failed = [(r, s[1]) for r, s in enumerate(statuses)
-                  if s is not None and s[0] == 'error']
+                  if s and s[0] == 'error']
         if failed:
             if loader and kind == 'ok':
                 shutil.rmtree(folder, ignore_errors=True)
@@ -103,17 +86,15 @@ class MachineSharedMixin:
             for key, value in pickle.load(f).items():
                 setattr(self, key, value)
         self.data_list = []
-        if is_distributed():
-            barrier()  # every rank has mapped the files
+        barrier()  # every rank has mapped the files
         if loader:
             # the mappings stay valid; the memory goes with the last one
             shutil.rmtree(folder, ignore_errors=True)
         self._fully_initialized = True
 
     def _load_and_write(self, name: str, send) -> None:
-        """The child: MMEngine's own ``full_init``, then the arrays out to
-        folder ``name`` in the first share folder with room for them; sends
-        ('ok', the folder) or ('error', what went wrong)."""
+        """In the child: MMEngine's ``full_init``, the arrays written to
+        ``name`` in a share folder; sends ('ok'|'error', folder|message)."""
         try:
             super().full_init()
             need = self.data_bytes.nbytes + self.data_address.nbytes

@@ -1,5 +1,6 @@
 # Copyright (c) mmdet-droploss contributors. All rights reserved.
 import math
+from collections import Counter
 from typing import Iterator, Optional
 
 import numpy as np
@@ -9,22 +10,11 @@ from mmengine.dataset import DefaultSampler
 
 
 def repeat_factors(dataset, oversample_thr: float) -> np.ndarray:
-    """Each image's repeat factor, as detectron2 computes it: the largest
-    ``r_c = max(1, sqrt(t / f_c))`` of its categories (1 for none), with
-    ``f_c`` the share of the images holding category ``c``.
-
-    Args:
-        dataset: A dataset with ``get_cat_ids(idx)`` (MMDetection's).
-        oversample_thr (float): The threshold ``t``.
-
-    Returns:
-        np.ndarray: float64 factors of shape (len(dataset), ).
-    """
+    """Each image's repeat factor (float64, (len(dataset), )) as detectron2
+    computes it: the largest ``r_c = max(1, sqrt(t / f_c))`` of its
+    categories (1 for none), ``f_c`` the share of images holding ``c``."""
     cats = [set(dataset.get_cat_ids(i)) for i in range(len(dataset))]
-    counts: dict = {}
-    for image_cats in cats:
-        for c in image_cats:
-            counts[c] = counts.get(c, 0) + 1
+    counts = Counter(c for image_cats in cats for c in image_cats)
     rep = {c: max(1.0, math.sqrt(oversample_thr * len(cats) / n))
            for c, n in counts.items()}
     return np.array([max((rep[c] for c in image_cats), default=1.0)
@@ -33,13 +23,10 @@ def repeat_factors(dataset, oversample_thr: float) -> np.ndarray:
 
 @DATA_SAMPLERS.register_module()
 class RepeatFactorSampler(DefaultSampler):
-    """Repeat-factor sampling as detectron2's ``RepeatFactorTrainingSampler``.
-
-    Each epoch an image is taken ``floor(r_i)`` times plus once more with
-    probability ``r_i - floor(r_i)`` (MMDetection's ``ClassBalancedDataset``
-    takes ``ceil(r_i)``), drawn anew from (seed, epoch), the same on every
-    rank; the list is shuffled and split across ranks as ``DefaultSampler``
-    splits it, so the epoch's length varies around ``sum(r_i)``.
+    """Detectron2's ``RepeatFactorTrainingSampler``: each epoch an image is
+    taken ``floor(r_i)`` times plus once with probability ``r_i - floor(r_i)``
+    (``ClassBalancedDataset`` takes ``ceil(r_i)``), drawn from (seed, epoch)
+    alike on every rank, shuffled and split as ``DefaultSampler`` does.
 
     Args:
         dataset: The dataset (``get_cat_ids`` per index).

@@ -17,20 +17,18 @@ STAT_NAMES = ('pos', 'neg_fg', 'neg_bg')
 
 def accumulate_cls_gradient(stats: Tensor, grad: Tensor, labels: Tensor,
                             loss_scale: Union[float, Tensor] = 1.0) -> None:
-    """Add one iteration's classifier-logit gradient magnitudes, per
-    category, to ``stats``, unscaled in float64 on the gradient's device
-    (divided in float16, the smallest background-to-tail terms vanish).
+    """Add one iteration's per-category logit gradient magnitudes to
+    ``stats``, unscaled in float64 (in float16 the smallest terms vanish).
 
     Args:
-        stats (Tensor): Float64 sums of shape (3, C), updated in place, one
-            row per :data:`STAT_NAMES`: the positive gradient ``|dL/dz_ij|``
-            with ``j`` RoI i's label, the negative gradient from foreground
-            RoIs of other categories, and that from background RoIs.
-        grad (Tensor): dL/dz of shape (N, C), times ``loss_scale``.
-        labels (Tensor): Labels of shape (N, ), C for background.
-        loss_scale (float | Tensor): The factor the loss was multiplied by
-            (the AMP scaler's scale, a tensor on the gradient's device).
-            Defaults to 1.
+        stats (Tensor): Float64 (3, C) sums, one row per :data:`STAT_NAMES`:
+            ``|dL/dz_ij|`` with ``j`` RoI i's label, and the negative
+            gradient from foreground RoIs of other categories and from
+            background RoIs.
+        grad (Tensor): dL/dz (N, C), times ``loss_scale``.
+        labels (Tensor): Labels (N, ), C for background.
+        loss_scale (float | Tensor): The AMP scale the loss was multiplied
+            by. Defaults to 1.
     """
     num_classes = grad.size(1)
     mag = grad.detach().double().abs_().div_(loss_scale)
@@ -46,14 +44,10 @@ def accumulate_cls_gradient(stats: Tensor, grad: Tensor, labels: Tensor,
 
 @HOOKS.register_module()
 class ClsGradientStatsHook(Hook):
-    """Per-category gradient statistics of every DropLoss's logits.
-
-    Sums :func:`accumulate_cls_gradient` over the iterations and ranks and
-    writes them to ``<work_dir>/<out_file>`` every ``interval`` iterations
-    and at the end, for ``tools/analysis/plot_grad_stats.py``. An
-    iteration's gradients count when the optimizer steps (with gradient
-    accumulation, at the step that applies them); those of a step the AMP
-    scaler skipped are left out and counted in ``iters_skipped``.
+    """Sum :func:`accumulate_cls_gradient` of every DropLoss over steps and
+    ranks into ``<work_dir>/<out_file>`` every ``interval`` iterations and at
+    the end; gradients count at the optimizer step that applies them, those
+    of steps the AMP scaler skipped count in ``iters_skipped``.
 
     Args:
         interval (int): Iterations between writes. Defaults to 500.
@@ -66,8 +60,8 @@ class ClsGradientStatsHook(Hook):
     def __init__(self, interval: int = 500,
                  out_file: str = 'cls_grad_stats.json') -> None:
         if interval < 1:
-            raise ValueError(
-                f'ClsGradientStatsHook interval must be >= 1, got {interval}.')
+            raise ValueError(f'ClsGradientStatsHook interval must be >= 1, '
+                             f'got {interval}.')
         self.interval = interval
         self.out_file = out_file
         self._handles = []
@@ -105,22 +99,22 @@ class ClsGradientStatsHook(Hook):
     def _pre_hook(self, name: str, module, args: tuple, kwargs: dict) -> None:
         cls_score = args[0] if args else kwargs['cls_score']
         labels = args[1] if len(args) > 1 else kwargs['labels']
-        if module.training and cls_score.requires_grad:
-            cls_score.register_hook(
-                lambda grad: self._accumulate(name, grad, labels))
+        if not (module.training and cls_score.requires_grad):
+            return
 
-    def _accumulate(self, name: str, grad: Tensor, labels: Tensor) -> None:
-        if self._pending[name].device != grad.device:
-            self._pending[name] = self._pending[name].to(grad.device)
-            self._stats[name] = self._stats[name].to(grad.device)
-        scale = 1.0
-        scaler = getattr(self._optim_wrapper, 'loss_scaler', None)
-        if scaler is not None and scaler.is_enabled():
-            # scale() multiplies on the device; get_scale() would read the
-            # scale back to the host (a power of 2: exact in float64)
-            scale = scaler.scale(
-                torch.ones((), dtype=torch.float64, device=grad.device))
-        accumulate_cls_gradient(self._pending[name], grad, labels, scale)
+        def accumulate(grad: Tensor) -> None:
+            if self._pending[name].device != grad.device:
+                self._pending[name] = self._pending[name].to(grad.device)
+                self._stats[name] = self._stats[name].to(grad.device)
+            scale = 1.0
+            scaler = getattr(self._optim_wrapper, 'loss_scaler', None)
+            if scaler is not None and scaler.is_enabled():
+                # on the device, as get_scale() is not (a power of 2: exact)
+                scale = scaler.scale(
+                    torch.ones((), dtype=torch.float64, device=grad.device))
+            accumulate_cls_gradient(self._pending[name], grad, labels, scale)
+
+        cls_score.register_hook(accumulate)
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None,
                          outputs=None) -> None:

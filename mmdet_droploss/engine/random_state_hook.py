@@ -15,23 +15,20 @@ from mmdet_droploss.models import drop_losses
 
 
 def get_random_state(model: Optional[nn.Module] = None) -> dict:
-    """The random generators' states of this process: Python's, numpy's,
-    torch's CPU one, the current CUDA device's (a process drives one; a
-    resume may see another number of them) and each DropLoss's drop
-    generator in ``model`` (wrapped or not)."""
+    """This process's random states: Python's, numpy's, torch's, the current
+    CUDA device's and each DropLoss's drop generator in ``model``."""
     state = dict(python=random.getstate(), numpy=np.random.get_state(),
                  torch=torch.get_rng_state())
     if torch.cuda.is_available():
         state['cuda'] = torch.cuda.get_rng_state()
-    drop = {name: loss.get_rng_state() for name, loss in drop_losses(model)}
-    state['drop'] = {k: v for k, v in drop.items() if v is not None}
+    state['drop'] = {name: rng for name, loss in drop_losses(model)
+                     if (rng := loss.get_rng_state()) is not None}
     return state
 
 
 def set_random_state(state: dict, model: Optional[nn.Module] = None) -> None:
-    """Restore states of :func:`get_random_state`; one that does not fit
-    this process (CUDA's without CUDA, a drop generator's of another kind
-    of device) is logged and left fresh."""
+    """Restore :func:`get_random_state`'s states; one that does not fit this
+    process is logged and left fresh."""
     random.setstate(state['python'])
     np.random.set_state(state['numpy'])
     torch.set_rng_state(state['torch'])
@@ -43,30 +40,23 @@ def set_random_state(state: dict, model: Optional[nn.Module] = None) -> None:
                         'process has no CUDA device')
     saved = state.get('drop', {})
     for name, loss in drop_losses(model):
-        if name not in saved:
-            continue
         try:
-            loss.set_rng_state(saved[name])
+            if name in saved:
+                loss.set_rng_state(saved[name])
         except ValueError as e:
             _warn_fresh(f'{name}: {e} Its drop draws start fresh')
 
 
 def _warn_fresh(what: str) -> None:
-    print_log(
-        f'RandomStateHook: {what}; the run will not repeat an uninterrupted '
-        'run exactly.', logger='current', level=logging.WARNING)
+    print_log(f'RandomStateHook: {what}; the run will not repeat an '
+              'uninterrupted run exactly.', 'current', logging.WARNING)
 
 
 @HOOKS.register_module()
 class RandomStateHook(Hook):
-    """Make ``--resume`` continue the random streams where they stopped.
-
-    Saves every rank's random states (:func:`get_random_state`) with each
-    checkpoint and, on a resume on as many processes, restores each rank's
-    own; validation runs aside from the training stream. Exact repetition
-    also needs ``randomness=dict(seed=..., deterministic=True)`` and data
-    workers that are not persistent (see docs/training.md).
-    """
+    """Save every rank's random states with each checkpoint and restore
+    each rank's own on a ``--resume`` on as many processes; validation runs
+    aside from the training streams (see docs/training.md)."""
 
     # before CheckpointHook (VERY_LOW): every rank gathers in the same
     # stage, just before rank 0 saves
@@ -76,8 +66,8 @@ class RandomStateHook(Hook):
         self._resumed_state = self._train_state = self._gathered = None
 
     def _gather_if_saving(self, runner, by_epoch: bool) -> None:
-        """Gather every rank's states (a collective: it reads them back to
-        the host) where a CheckpointHook saves, by its own rule."""
+        """Gather all ranks' states (a collective) where a CheckpointHook
+        saves."""
         every, last = (('every_n_epochs', 'is_last_train_epoch') if by_epoch
                        else ('every_n_train_iters', 'is_last_train_iter'))
         if any(isinstance(h, CheckpointHook) and h.by_epoch == by_epoch and (
@@ -97,18 +87,14 @@ class RandomStateHook(Hook):
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         # only rank 0 saves: the states were gathered from all just before
-        if self._gathered is not None and \
-                self._gathered['iter'] == runner.iter:
+        if (self._gathered or {}).get('iter') == runner.iter:
             checkpoint['random_state'] = self._gathered['state']
         elif get_world_size() == 1:
             checkpoint['random_state'] = dict(
                 world_size=1, ranks=[get_random_state(runner.model)])
         else:
-            print_log(
-                'RandomStateHook: this checkpoint is saved where the random '
-                'states of the other ranks were not gathered; it holds none, '
-                'and a run resumed from it will not repeat exactly.',
-                logger='current', level=logging.WARNING)
+            _warn_fresh('this checkpoint is saved where the ranks\' random '
+                        'states were not gathered, so it holds none')
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         self._resumed_state = checkpoint.get('random_state')
@@ -116,20 +102,15 @@ class RandomStateHook(Hook):
     def before_train(self, runner) -> None:
         if runner.iter == 0:
             return  # not resumed (load_from starts at iteration 0)
-        if self._resumed_state is None:
-            _warn_fresh('the resumed checkpoint holds no random state (saved '
-                        'without this hook); the run continues with fresh '
-                        'random streams')
-        elif self._resumed_state['world_size'] != get_world_size():
-            _warn_fresh(
-                'the checkpoint holds the random states of '
-                f"{self._resumed_state['world_size']} processes but this run "
-                f'has {get_world_size()}; the run continues with fresh random '
-                'streams (resume on as many processes as saved the '
-                'checkpoint)')
+        saved = self._resumed_state
+        if saved is None or saved['world_size'] != get_world_size():
+            _warn_fresh('the resumed checkpoint holds ' + (
+                'no random state (saved without this hook)' if saved is None
+                else f"the random states of {saved['world_size']} processes, "
+                f'this run has {get_world_size()} (resume on as many)') +
+                '; the random streams start fresh')
         else:
-            set_random_state(self._resumed_state['ranks'][get_rank()],
-                             runner.model)
+            set_random_state(saved['ranks'][get_rank()], runner.model)
 
     def before_val(self, runner) -> None:
         self._train_state = get_random_state(runner.model)

@@ -58,27 +58,10 @@ class DropLossBBoxHead(Shared2FCBBoxHead):
              bbox_targets: Tensor,
              bbox_weights: Tensor,
              reduction_override: Optional[str] = None) -> dict:
-        """``BBoxHead.loss``, with the classification loss also for an empty
-        batch.
-
-        A rank that skipped the loss would leave the others waiting in
-        DropLoss's ``all_reduce`` (``sync_stats=True``) for ever; with no
-        RoI the loss is a zero that joins the graph, and it adds nothing to
-        the synchronised counts.
-
-        Args:
-            cls_score (Tensor): Logits of shape (N, C).
-            bbox_pred (Tensor): Box deltas of shape (N, 4) or (N, 4C).
-            rois (Tensor): RoIs of shape (N, 5).
-            labels (Tensor): Labels of shape (N, ), C for background.
-            label_weights (Tensor): RoI weights of shape (N, ).
-            bbox_targets (Tensor): Box targets of shape (N, 4).
-            bbox_weights (Tensor): Box weights of shape (N, 4).
-            reduction_override (str, optional): 'none', 'mean' or 'sum'.
-
-        Returns:
-            dict: The losses.
-        """
+        """``BBoxHead.loss`` (same arguments and return), with the
+        classification loss also for a batch without RoI: a rank that
+        skipped it would leave the others waiting in the loss's collective
+        (DropLoss's ``sync_stats``, EQLv2's statistics) for ever."""
         losses = super().loss(cls_score, bbox_pred, rois, labels,
                               label_weights, bbox_targets, bbox_weights,
                               reduction_override)
@@ -141,21 +124,9 @@ class DropLossBBoxHead(Shared2FCBBoxHead):
             img_meta: dict,
             rescale: bool = False,
             rcnn_test_cfg: Optional[ConfigDict] = None) -> InstanceData:
-        """MMDetection's post-processing of one image, with the optional
-        per-class cap ``rcnn_test_cfg.max_per_cls``.
-
-        Args:
-            roi (Tensor): RoIs of the image, shape (n, 5).
-            cls_score (Tensor): Classification logits, shape (n, C).
-            bbox_pred (Tensor): Box deltas, shape (n, 4 * C) or (n, 4).
-            img_meta (dict): Image information.
-            rescale (bool): Rescale the boxes to the original image.
-            rcnn_test_cfg (ConfigDict, optional): ``test_cfg.rcnn``.
-
-        Returns:
-            InstanceData: ``bboxes`` (k, 4), ``scores`` (k, ) and
-            ``labels`` (k, ) by descending score.
-        """
+        """``BBoxHead._predict_by_feat_single`` (same arguments and
+        return), with the optional per-class cap ``rcnn_test_cfg.max_per_cls``
+        before ``max_per_img``."""
         max_per_cls = None if rcnn_test_cfg is None else rcnn_test_cfg.get(
             'max_per_cls')
         if max_per_cls is None:

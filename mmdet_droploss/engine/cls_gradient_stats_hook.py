@@ -11,6 +11,7 @@ from mmengine.hooks import Hook
 from torch import Tensor
 
 from mmdet_droploss.models import drop_losses
+from mmdet_droploss.models.drop_loss_ops import target_columns
 
 STAT_NAMES = ('pos', 'neg_fg', 'neg_bg')
 
@@ -30,16 +31,14 @@ def accumulate_cls_gradient(stats: Tensor, grad: Tensor, labels: Tensor,
         loss_scale (float | Tensor): The AMP scale the loss was multiplied
             by. Defaults to 1.
     """
-    num_classes = grad.size(1)
     mag = grad.detach().double().abs_().div_(loss_scale)
-    fg = labels < num_classes
     # background rows (label C) add a zero at column C - 1
-    col = labels.clamp(max=num_classes - 1)
-    pos = mag.new_zeros(num_classes).index_add_(
-        0, col, mag.gather(1, col[:, None]).squeeze(1) * fg)
+    col, fg = target_columns(labels, grad.size(1))
+    pos = mag.new_zeros(grad.size(1)).index_add_(
+        0, col[:, 0], (mag.gather(1, col) * fg)[:, 0])
     stats[0] += pos
-    stats[1] += (mag * fg[:, None]).sum(0) - pos
-    stats[2] += (mag * ~fg[:, None]).sum(0)
+    stats[1] += (mag * fg).sum(0) - pos
+    stats[2] += (mag * ~fg).sum(0)
 
 
 @HOOKS.register_module()

@@ -39,7 +39,10 @@ from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 from mmengine.runner.checkpoint import load_checkpoint
 
-from mmdet_droploss.datasets import frequencies_from_annotations
+from mmdet_droploss.datasets import (
+    frequencies_from_annotations,
+    load_annotation_file,
+)
 from mmdet_droploss.engine.cls_gradient_stats_hook import (
     accumulate_cls_gradient,
 )
@@ -108,11 +111,12 @@ def classifier(config: str, checkpoint: str, cache_file: str, out: str,
     head = MODELS.build(cfg.model.roi_head.bbox_head)
     train = cfg.train_dataloader.dataset
     ann_file = osp.join(train.data_root, train.ann_file)
-    with open(ann_file) as f:
-        cat_ids = [c['id'] for c in json.load(f)['categories']]
+    ann = load_annotation_file(ann_file)
+    # label order: the file's categories, as the LVIS datasets number them
+    cat_ids = [c['id'] for c in ann['categories']]
     if getattr(head.loss_cls, 'uses_category_freq', False):
         head.loss_cls.set_category_freq(
-            frequencies_from_annotations(ann_file, cat_ids).tolist())
+            frequencies_from_annotations(ann, cat_ids).tolist())
     batches = torch.load(cache_file)
     torch.manual_seed(seed)  # the initial weights, the order, the drops
     head.init_weights()

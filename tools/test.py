@@ -11,6 +11,7 @@ from mmengine.runner import Runner
 from mmdet_droploss.utils import (
     build_runner,
     check_data_files,
+    leave_process_group,
     load_config,
     parse_tool_args,
 )
@@ -93,6 +94,7 @@ def main() -> None:
     runner.test()
     if args.show_dir:
         log_show_dir(runner, args.show_dir)
+    leave_process_group()
 
 
 if __name__ == '__main__':

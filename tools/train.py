@@ -9,6 +9,7 @@ from mmdet_droploss.utils import (
     check_amp_dtype,
     check_data_files,
     check_pretrained,
+    leave_process_group,
     load_config,
     parse_tool_args,
 )
@@ -81,6 +82,7 @@ def main() -> None:
 
     runner = build_runner(cfg)
     runner.train()
+    leave_process_group()
 
 
 if __name__ == '__main__':

@@ -5,6 +5,7 @@ import os.path as osp
 from typing import Optional
 
 import torch
+import torch.distributed as dist
 from mmengine.config import Config, DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
@@ -96,3 +97,16 @@ def build_runner(cfg: Config) -> Runner:
         setup_cpu_distributed(cfg)
     return (Runner.from_cfg(cfg) if 'runner_type' not in cfg else
             RUNNERS.build(cfg))
+
+
+def leave_process_group() -> None:
+    """End a distributed run's process group before the interpreter exits.
+
+    Left to the exit, the group's threads are torn down while still
+    joinable now and then ("terminate called without an active exception",
+    a rank aborted after its run finished); the barrier first lets every
+    rank finish its last collective.
+    """
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
